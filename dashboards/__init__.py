@@ -1,0 +1,1 @@
+"""Pure figure builders (``figures``), Swedish formatting (``format``), one shared theme and page templates."""

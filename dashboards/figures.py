@@ -1,0 +1,134 @@
+"""Pure figure builders: ``make_*_figure(df, ...) -> go.Figure``. No I/O, no warehouse access.
+
+Each builder takes a tidy DataFrame (as produced by the marts, already filtered to one municipality) and returns a
+figure in the shared theme. Suppression and minimum-n rules are applied by the caller's policy values, never
+silently here: builders receive already-safe frames or the policy values they need.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboards.format import quarter_key, quarter_label
+from dashboards.theme import PALETTE, apply
+
+OTHER = "Övriga"
+
+
+def with_quarter_labels(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["period_key"] = [quarter_key(y, q) for y, q in zip(out["year"], out["quarter"])]
+    out["period"] = [quarter_label(y, q) for y, q in zip(out["year"], out["quarter"])]
+    return out.sort_values("period_key")
+
+
+def all_quarters(df: pd.DataFrame) -> list[str]:
+    """Every quarter from the first to the last in ``df`` (gaps shown as empty, not skipped)."""
+    if df.empty:
+        return []
+    keys = [quarter_key(y, q) for y, q in zip(df["year"], df["quarter"])]
+    return [quarter_label(k // 4, k % 4 + 1) for k in range(min(keys), max(keys) + 1)]
+
+
+def top_categories(df: pd.DataFrame, stack: str, value: str, top: int) -> pd.DataFrame:
+    totals = df.groupby(stack)[value].sum().sort_values(ascending=False)
+    keep = set(totals.index[:top])
+    out = df.copy()
+    out[stack] = out[stack].where(out[stack].isin(keep), OTHER)
+    return out.groupby([c for c in out.columns if c != value], as_index=False, dropna=False)[value].sum()
+
+
+def make_quarterly_stacked_figure(df: pd.DataFrame, value: str, stack: str, title: str, y_title: str,
+                                  top: int = 6) -> go.Figure:
+    """Stacked bars per quarter; the ``top`` largest ``stack`` groups, the rest as 'Övriga'."""
+    quarters = all_quarters(df)
+    data = with_quarter_labels(top_categories(df[["year", "quarter", stack, value]], stack, value, top))
+    order = data.groupby(stack)[value].sum().sort_values(ascending=False).index.tolist()
+    if OTHER in order:
+        order = [o for o in order if o != OTHER] + [OTHER]
+    fig = go.Figure()
+    for i, cat in enumerate(order):
+        part = data[data[stack] == cat].groupby("period", as_index=False)[value].sum()
+        series = part.set_index("period")[value].reindex(quarters)
+        fig.add_bar(x=quarters, y=series.tolist(), name=str(cat), marker_color=PALETTE[i % len(PALETTE)],
+                    hovertemplate="%{x}<br>" + str(cat).replace("%", "%%") + ": %{y:,.0f}<extra></extra>")
+    fig.update_layout(barmode="stack", yaxis_title=y_title, xaxis=dict(type="category", tickangle=-45))
+    return apply(fig, title)
+
+
+def make_area_year_figure(df: pd.DataFrame, value: str, title: str, y_title: str,
+                          rate: str | None = None) -> go.Figure:
+    """Grouped bars: one group per area, one bar per year. ``rate`` (optional) is shown in the hover."""
+    fig = go.Figure()
+    years = sorted(df["year"].unique())
+    areas = df.groupby("area_name")[value].sum().sort_values(ascending=False).index.tolist()
+    for i, year in enumerate(years):
+        part = df[df["year"] == year].set_index("area_name").reindex(areas)
+        custom = part[rate].tolist() if rate else None
+        hover = "%{x}, " + str(year) + ": %{y:,.0f}"
+        if rate:
+            hover += "<br>per 1 000 invånare: %{customdata:,.1f}"
+        fig.add_bar(x=areas, y=part[value].tolist(), name=str(year), customdata=custom,
+                    marker_color=PALETTE[i % len(PALETTE)], hovertemplate=hover + "<extra></extra>")
+    fig.update_layout(barmode="group", yaxis_title=y_title, xaxis=dict(type="category"))
+    return apply(fig, title)
+
+
+def make_suppressed_stacked_figure(df: pd.DataFrame, value: str, stack: str, title: str, y_title: str,
+                                   max_suppressed: int, label: str) -> go.Figure:
+    """Stacked bars per quarter where counts 1..max_suppressed are not drawn and read ``label`` in the hover."""
+    quarters = all_quarters(df)
+    data = with_quarter_labels(df)
+    fig = go.Figure()
+    for i, cat in enumerate(sorted(data[stack].unique())):
+        part = data[data[stack] == cat].groupby("period")[value].sum().reindex(quarters)
+        hidden = part.between(1, max_suppressed)
+        shown = part.mask(hidden)
+        text = [label if h else "" for h in hidden]
+        fig.add_bar(x=quarters, y=shown.tolist(), name=str(cat), marker_color=PALETTE[i % len(PALETTE)],
+                    customdata=[label if h else (f"{int(v):,}".replace(",", " ") if pd.notna(v) else "–")
+                                for h, v in zip(hidden, part)],
+                    text=text, textposition="none",
+                    hovertemplate="%{x}<br>" + str(cat) + ": %{customdata}<extra></extra>")
+    fig.update_layout(barmode="stack", yaxis_title=y_title, xaxis=dict(type="category", tickangle=-45))
+    return apply(fig, title)
+
+
+def make_survey_trend_figure(df: pd.DataFrame, labels: dict[str, str], title: str) -> go.Figure:
+    """Weighted shares per year with 95 % confidence intervals, one line per item."""
+    fig = go.Figure()
+    for i, (item, part) in enumerate(df.sort_values("year").groupby("item", sort=False)):
+        fig.add_scatter(
+            x=part["year"].astype(str), y=part["share"], name=labels.get(item, item), mode="lines+markers",
+            marker_color=PALETTE[i % len(PALETTE)],
+            error_y=dict(type="data", symmetric=False, array=(part["ci_high"] - part["share"]).tolist(),
+                         arrayminus=(part["share"] - part["ci_low"]).tolist(), thickness=1.2, width=4),
+            customdata=part[["ci_low", "ci_high", "n"]].values,
+            hovertemplate="%{x}: %{y:.0%} (95 % KI %{customdata[0]:.0%}–%{customdata[1]:.0%}, n = %{customdata[2]:,.0f})"
+                          "<extra>" + labels.get(item, item) + "</extra>")
+    fig.update_layout(yaxis=dict(tickformat=".0%", range=[0, 1], title="Andel av de svarande (viktad)"),
+                      xaxis=dict(type="category"))
+    return apply(fig, title, height=440)
+
+
+def make_survey_area_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """One item, one year: share per area with 95 % confidence intervals."""
+    data = df.sort_values("share", ascending=True)
+    fig = go.Figure(go.Bar(
+        y=data["area_name"], x=data["share"], orientation="h", marker_color=PALETTE[0],
+        error_x=dict(type="data", symmetric=False, array=(data["ci_high"] - data["share"]).tolist(),
+                     arrayminus=(data["share"] - data["ci_low"]).tolist(), thickness=1.2, width=4),
+        customdata=data[["ci_low", "ci_high", "n"]].values,
+        hovertemplate="%{y}: %{x:.0%} (95 % KI %{customdata[0]:.0%}–%{customdata[1]:.0%}, n = %{customdata[2]:,.0f})"
+                      "<extra></extra>"))
+    fig.update_layout(xaxis=dict(tickformat=".0%", range=[0, 1], title="Andel (viktad)"), yaxis=dict(type="category"))
+    return apply(fig, title, height=max(260, 60 + 45 * len(data)))
+
+
+def make_top_places_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """Horizontal bars: the places with most EST events in the period."""
+    data = df.sort_values("events", ascending=True)
+    fig = go.Figure(go.Bar(y=data["place"], x=data["events"], orientation="h", marker_color=PALETTE[5],
+                           hovertemplate="%{y}: %{x:,.0f} händelser<extra></extra>"))
+    fig.update_layout(xaxis_title="Antal EST-händelser", yaxis=dict(type="category"))
+    return apply(fig, title, height=max(260, 60 + 32 * len(data)))

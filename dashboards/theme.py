@@ -1,0 +1,32 @@
+"""One shared Plotly template: colour-blind-safe palette (Okabe–Ito), Swedish separators, print-friendly."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+# Okabe & Ito (2008): distinguishable with the common colour-vision deficiencies.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000", "#999999"]
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif"
+
+TEMPLATE = go.layout.Template(
+    layout=go.Layout(
+        colorway=PALETTE,
+        font=dict(family=FONT, size=13, color="#1a1a1a"),
+        separators=", ",  # decimal comma, space between thousands (1 234,5)
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        margin=dict(l=60, r=20, t=40, b=60),
+        hoverlabel=dict(font=dict(family=FONT)),
+        legend=dict(orientation="h", yanchor="top", y=-0.28, x=0),
+        xaxis=dict(showgrid=False, linecolor="#444", ticks="outside", automargin=True),
+        yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#999", rangemode="tozero", automargin=True),
+    )
+)
+pio.templates["lagesbild"] = TEMPLATE
+
+
+def apply(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Figure:
+    fig.update_layout(template="lagesbild", height=height)
+    if title:
+        fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)))
+    return fig

@@ -1,0 +1,11 @@
+-- Concern reports per municipality, quarter, age band and reason (raw counts: suppressed at publication).
+select
+    municipality_code,
+    year,
+    quarter,
+    age_band,
+    reason,
+    sum(reports)::bigint as reports
+from staging.stg_concern_reports
+group by all
+order by all

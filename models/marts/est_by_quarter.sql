@@ -1,0 +1,12 @@
+-- EST events per municipality, area, quarter, category and subcategory.
+select
+    municipality_code,
+    coalesce(area_code, '') as area_code,
+    year,
+    quarter,
+    category,
+    coalesce(subcategory, '') as subcategory,
+    count(*)::bigint as events
+from staging.stg_est_events
+group by all
+order by all

@@ -1,0 +1,41 @@
+-- Weighted survey shares per municipality (area_code = '') and area, year and item.
+-- n = unweighted respondents answering the item; n_eff = Kish effective sample size (sum w)^2 / sum w^2;
+-- the 95 % interval is the normal approximation on n_eff, clipped to [0, 1].
+with answers as (
+    select * from intermediate.int_survey_answers
+),
+
+grouped as (
+    select
+        municipality_code,
+        case when grouping(area_code) = 1 then '' else coalesce(area_code, 'okänt') end as area_code,
+        year,
+        item,
+        count(*) as n,
+        sum(weight) as weight_sum,
+        sum(weight * weight) as weight_sq_sum,
+        sum(case when answer then weight else 0 end) as weight_yes
+    from answers
+    group by grouping sets ((municipality_code, area_code, year, item), (municipality_code, year, item))
+),
+
+shares as (
+    select
+        *,
+        weight_yes / weight_sum as share,
+        weight_sum * weight_sum / weight_sq_sum as n_eff
+    from grouped
+)
+
+select
+    municipality_code,
+    area_code,
+    year,
+    item,
+    n::bigint as n,
+    round(n_eff, 1) as n_eff,
+    share,
+    greatest(0.0, share - 1.959964 * sqrt(share * (1 - share) / n_eff)) as ci_low,
+    least(1.0, share + 1.959964 * sqrt(share * (1 - share) / n_eff)) as ci_high
+from shares
+order by all

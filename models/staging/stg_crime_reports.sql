@@ -1,0 +1,26 @@
+-- Police event-level crime reports, one row per crime; periods by registration date (Brå's basis).
+with source as (
+    select * from raw.crime_reports
+),
+
+renamed as (
+    select
+        report_id,
+        crime_seq,
+        crime_code,
+        registered_date,
+        offence_date,
+        municipality_code,
+        nullif(area_code, '') as area_code,
+        crime_count,
+        _sha256 as source_sha256,
+        _row as source_row
+    from source
+)
+
+select
+    *,
+    year(registered_date) as year,
+    quarter(registered_date) as quarter,
+    month(registered_date) as month
+from renamed

@@ -1,0 +1,34 @@
+-- EST events (place-based reports); ISO week, weekday and hour for the weekly EST meeting.
+with source as (
+    select * from raw.est_events
+),
+
+renamed as (
+    select
+        event_id,
+        occurred_at,
+        municipality_code,
+        nullif(area_code, '') as area_code,
+        place,
+        lat,
+        lon,
+        category,
+        subcategory,
+        reporter_org,
+        description,
+        status,
+        _sha256 as source_sha256,
+        _row as source_row
+    from source
+)
+
+select
+    *,
+    year(occurred_at) as year,
+    quarter(occurred_at) as quarter,
+    month(occurred_at) as month,
+    isoyear(occurred_at) as iso_year,
+    week(occurred_at) as iso_week,
+    isodow(occurred_at) as weekday,
+    hour(occurred_at) as hour
+from renamed

@@ -1,0 +1,1 @@
+"""Dagster definitions, assets, checks and the `lagesbild` command line."""

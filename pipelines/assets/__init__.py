@@ -1,0 +1,91 @@
+"""Assets: reference -> raw (one per feed) -> staging/intermediate/marts (one per SQL file) -> published site."""
+
+import hashlib
+import logging
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipelines.models import Model, discover, run_model
+from pipelines.resources import LagesbildHome
+from sources.contract import all_feeds, load_contract
+from sources.ingest import ensure_schema, ingest_paths
+from sources.taxonomy import load_reference_tables
+from sources.db import scalar
+
+# Human progress lines ("what is happening") for the command line; Dagster's own log stays technical.
+progress = logging.getLogger("lagesbild")
+
+REFERENCE_KEY = dg.AssetKey(["ref", "reference"])
+SITE_KEY = dg.AssetKey(["published", "site"])
+
+
+def key_for(schema: str, table: str) -> dg.AssetKey:
+    if schema == "ref":
+        return REFERENCE_KEY
+    return dg.AssetKey([schema, table])
+
+
+def group_for(model: Model) -> str:
+    if model.layer == "staging" and model.name.startswith("stg_") and model.name[4:] in all_feeds():
+        return model.name[4:]
+    return model.layer
+
+
+@dg.asset(key=REFERENCE_KEY, group_name="reference", kinds={"duckdb"},
+          description="Shipped reference taxonomies (crime codes, municipalities, EST categories, …) from data/reference/.")
+def reference(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        counts = load_reference_tables(con)
+    progress.info("Referensdata: %s tabeller", len(counts))
+    return dg.MaterializeResult(metadata={f"rows_{k}": v for k, v in counts.items()})
+
+
+def build_raw_asset(feed: str) -> dg.AssetsDefinition:
+    contract = load_contract(feed)
+
+    @dg.asset(key=["raw", feed], group_name=feed, kinds={"duckdb"},
+              description=f"{contract.title}: every file in incoming/{feed}/ loaded through its profile "
+                          "(manifest, quarantine, revisions).")
+    def _raw(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
+        folder = home.resolve().incoming / feed
+        with duckdb.get_connection() as con:
+            ensure_schema(con)
+            results = ingest_paths(con, [folder] if folder.exists() else [], feed=feed,
+                                   progress=lambda line: progress.info("  %s", line))
+            total = scalar(con, f'SELECT count(*) FROM raw."{feed}"')
+            quarantined = scalar(con, "SELECT count(*) FROM meta.quarantine WHERE feed = ?", [feed])
+        rejected = [r for r in results if r.status == "rejected"]
+        for r in rejected:
+            context.log.warning(r.message)
+        return dg.MaterializeResult(metadata={
+            "files_seen": len(results),
+            "files_loaded_now": sum(r.status == "loaded" for r in results),
+            "files_rejected_now": len(rejected),
+            "rejections": dg.MetadataValue.md("\n".join(f"- {r.message}" for r in rejected) or "inga"),
+            "rows_in_warehouse": int(total),
+            "rows_quarantined_total": int(quarantined),
+        })
+
+    return _raw
+
+
+def build_model_asset(model: Model) -> dg.AssetsDefinition:
+    deps = sorted({key_for(s, t) for s, t in model.refs}, key=lambda k: k.to_user_string())
+
+    @dg.asset(key=[model.layer, model.name], deps=deps, group_name=group_for(model), kinds={"duckdb", "sql"},
+              description=model.description or None,
+              code_version=hashlib.sha1(model.sql.encode()).hexdigest()[:12])
+    def _model(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        with duckdb.get_connection() as con:
+            n = run_model(con, model)
+        progress.info("Modell %s.%s: %s rader", model.layer, model.name, n)
+        return dg.MaterializeResult(metadata={"rows": n, "sql_file": str(model.path.relative_to(model.path.parents[2]))})
+
+    return _model
+
+
+def all_assets() -> list:
+    from pipelines.assets.site import site
+
+    return [reference, *[build_raw_asset(f) for f in all_feeds()], *[build_model_asset(m) for m in discover()], site]

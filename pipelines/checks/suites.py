@@ -1,0 +1,147 @@
+"""Great Expectations 1.x suites, declared per feed in ``sources/<feed>/expectations.yaml``.
+
+GE is imported lazily (it costs seconds) and validates pandas DataFrames read from DuckDB (GE cannot validate
+DuckDB through SQLAlchemy). Each outcome names the offending rows by the feed's natural key, so a steward sees
+what failed and where.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from pipelines.models import MODELS_DIR
+from sources.contract import SOURCES_DIR
+from sources.taxonomy import allowed_values
+
+MAX_EXAMPLES = 20
+
+
+@dataclass
+class Outcome:
+    expectation: str
+    column: str
+    severity: str          # "error" (blocking) or "warn"
+    success: bool
+    unexpected_count: int = 0
+    element_count: int = 0
+    examples: list[str] = field(default_factory=list)
+    rows: list[str] = field(default_factory=list)  # natural keys of offending rows
+
+    def describe(self) -> str:
+        if self.success:
+            return "ok"
+        ex = f"; t.ex. {', '.join(self.examples[:5])}" if self.examples else ""
+        return f"{self.unexpected_count} av {self.element_count} värden avviker{ex}"
+
+
+@dataclass
+class Suite:
+    feed: str
+    table: str
+    row_id: list[str]
+    expectations: list[dict]
+
+    @property
+    def path(self) -> Path:
+        return SOURCES_DIR / self.feed / "expectations.yaml"
+
+
+def load_suite(feed: str) -> Suite | None:
+    path = SOURCES_DIR / feed / "expectations.yaml"
+    if not path.exists():
+        return None
+    d = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return Suite(feed=feed, table=d["table"], row_id=list(d.get("row_id", [])), expectations=list(d["expectations"]))
+
+
+def lookup_sql(name: str) -> str:
+    path = MODELS_DIR / "lookups" / f"{name}.sql"
+    return path.read_text(encoding="utf-8")
+
+
+def _class_name(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.split("_"))
+
+
+@lru_cache(maxsize=1)
+def _context():
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    ds = ctx.data_sources.add_pandas("lagesbild")
+    asset = ds.add_dataframe_asset("frame")
+    return ctx, asset.add_batch_definition_whole_dataframe("whole")
+
+
+def _resolve(value, lookups: dict[str, set], today: date):
+    if isinstance(value, dict):
+        if "reference" in value:
+            return sorted(allowed_values(value["reference"]))
+        if "lookup" in value:
+            return sorted(lookups[value["lookup"]])
+        if value.get("today"):
+            return today
+    return value
+
+
+def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None = None,
+              today: date | None = None) -> list[Outcome]:
+    import great_expectations as gx
+
+    today = today or date.today()
+    lookups = lookups or {}
+    _, batch_definition = _context()
+    gsuite = gx.ExpectationSuite(name=f"lagesbild_{suite.feed}")
+    specs = []
+    for spec in suite.expectations:
+        kwargs = {k: v for k, v in spec.items() if k not in ("type", "severity")}
+        for key in ("value_set", "min_value", "max_value"):
+            if key in kwargs:
+                kwargs[key] = _resolve(kwargs[key], lookups, today)
+        col = kwargs.get("column")
+        if col is not None and isinstance(kwargs.get("max_value"), date) and col in frame.columns:
+            if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                kwargs["max_value"] = pd.Timestamp(kwargs["max_value"]) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+        if col is not None and isinstance(kwargs.get("value_set"), list) and col in frame.columns:
+            if pd.api.types.is_string_dtype(frame[col]):
+                kwargs.setdefault("mostly", 1.0)
+        cls = getattr(gx.expectations, _class_name(spec["type"]))
+        gsuite.add_expectation(cls(**kwargs))
+        specs.append(spec)
+    data = frame.reset_index(drop=True)
+    # GE's pandas engine handles numpy dtypes best: hand it object/float columns instead of pandas' extension types
+    data = data.astype({c: object for c in data.columns if isinstance(data[c].dtype, pd.StringDtype)})
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
+    result = batch.validate(gsuite, result_format={"result_format": "COMPLETE"})
+    outcomes = []
+    for spec, r in zip(specs, result.results):
+        res = r.result or {}
+        idx = res.get("unexpected_index_list") or []
+        rows = []
+        for i in idx[:MAX_EXAMPLES]:
+            pos = i if isinstance(i, int) else i.get("index") if isinstance(i, dict) else None
+            if isinstance(pos, int) and suite.row_id and pos < len(data):
+                rows.append(" | ".join(str(data.at[pos, c]) for c in suite.row_id if c in data.columns))
+        examples = [str(v) for v in (res.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
+        column = spec.get("column") or ",".join(spec.get("column_list", [])) or "(tabell)"
+        outcomes.append(Outcome(
+            expectation=spec["type"], column=column, severity=spec.get("severity", "error"),
+            success=bool(r.success), unexpected_count=int(res.get("unexpected_count") or 0),
+            element_count=int(res.get("element_count") or 0),
+            examples=examples, rows=rows))
+    return outcomes
+
+
+_SLUG = re.compile(r"[^a-z0-9_]+")
+
+
+def slug(text: str) -> str:
+    return _SLUG.sub("_", text.lower()).strip("_")

@@ -1,0 +1,243 @@
+"""The ``lagesbild`` command line. Messages are in Swedish (for coordinators); code and help text in English.
+
+Verbs (stable; other tools rely on them): sample, ingest, files, quarantine, refresh, publish.
+Exit codes: 0 ok; 1 the refresh failed (a blocking check or a step); 2 a file was rejected or an argument is wrong;
+3 the warehouse is busy (another refresh is writing).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from pipelines.home import ENV_VAR, Home
+
+log = logging.getLogger("lagesbild")
+
+
+def _setup_logging() -> None:
+    if not log.handlers:
+        h = logging.StreamHandler(sys.stdout)
+        h.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(h)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def _connect(home: Home, read_only: bool = False):
+    import duckdb
+
+    home.ensure()
+    if read_only and not home.warehouse.exists():
+        con = duckdb.connect(str(home.warehouse))
+        con.close()
+    return duckdb.connect(str(home.warehouse), read_only=read_only)
+
+
+def _json_default(v):
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if hasattr(v, "item"):
+        return v.item()
+    return str(v)
+
+
+def _print_json(records) -> None:
+    print(json.dumps(records, ensure_ascii=False, indent=2, default=_json_default))
+
+
+def _frame_records(df) -> list[dict]:
+    return [{k: (None if (v is not None and v != v) else v) for k, v in r.items()} for r in df.to_dict("records")]
+
+
+# ------------------------------------------------------------------------------------------ verbs
+
+def cmd_sample(args, home: Home) -> int:
+    from sources.sample import LAST_DAY, generate
+
+    home.ensure()
+    t0 = time.perf_counter()
+    files = generate(home.incoming, first_year=args.first_year, last=LAST_DAY, scale=args.scale)
+    n = sum(len(v) for v in files.values())
+    for feed, paths in files.items():
+        log.info("  %-18s %d fil(er)", feed, len(paths))
+    log.info("Skrev %d exempelfiler för Strängnäs kommun till %s (%.1f s).", n, home.incoming, time.perf_counter() - t0)
+    return 0
+
+
+def cmd_ingest(args, home: Home) -> int:
+    from sources.contract import all_feeds
+    from sources.ingest import ingest_paths
+
+    if args.feed and args.feed not in all_feeds():
+        print(f"Okänt flöde \"{args.feed}\". Välj ett av: {', '.join(all_feeds())}.", file=sys.stderr)
+        return 2
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        print(f"Hittar inte: {', '.join(missing)}. Kontrollera sökvägen.", file=sys.stderr)
+        return 2
+    con = _connect(home)
+    try:
+        results = ingest_paths(con, [Path(p) for p in args.paths], feed=args.feed, profile=args.profile,
+                               progress=None if args.json else log.info)
+    finally:
+        con.close()
+    if args.json:
+        _print_json([r.to_dict() for r in results])
+    else:
+        loaded = sum(r.status == "loaded" for r in results)
+        rejected = sum(r.status == "rejected" for r in results)
+        same = sum(r.status == "already_loaded" for r in results)
+        log.info("Klart: %d inlästa, %d redan inlästa, %d avvisade. Kör `lagesbild refresh` för att uppdatera sidorna.",
+                 loaded, same, rejected)
+    return 2 if any(r.status == "rejected" for r in results) else 0
+
+
+def cmd_files(args, home: Home) -> int:
+    from sources.ingest import STATUS_LABELS, manifest
+
+    con = _connect(home)
+    try:
+        df = manifest(con)
+    finally:
+        con.close()
+    if args.json:
+        _print_json(_frame_records(df))
+        return 0
+    if df.empty:
+        log.info("Inga filer har lästs in ännu.")
+        return 0
+    for r in df.itertuples():
+        log.info("%-14s %-16s %-40s läst %6d  inläst %6d  karantän %5d  %s", STATUS_LABELS.get(r.status, r.status),
+                 r.feed or "-", r.file_name[:40], r.rows_read, r.rows_loaded, r.rows_quarantined, r.message or "")
+    return 0
+
+
+def cmd_quarantine(args, home: Home) -> int:
+    from sources.ingest import quarantine
+
+    con = _connect(home)
+    try:
+        df = quarantine(con, args.feed)
+    finally:
+        con.close()
+    if args.csv:
+        df.to_csv(args.csv, index=False, sep=";", encoding="utf-8-sig")
+        log.info("Skrev %d karantänrader till %s.", len(df), args.csv)
+        return 0
+    if args.json:
+        _print_json(_frame_records(df))
+        return 0
+    if df.empty:
+        log.info("Karantänen är tom.")
+    for r in df.itertuples():
+        log.info("%s rad %d, kolumn %s: \"%s\" – %s", r.file_name, r.row_number, r.column_name, r.raw_value, r.reason)
+    return 0
+
+
+def _run_job(home: Home, job_name: str) -> int:
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions
+
+    home.ensure()
+    defs = build_definitions(home)
+    job = defs.resolve_job_def(job_name)
+    t0 = time.perf_counter()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    for e in failed_checks:
+        kind = "blockerande" if e.severity == dg.AssetCheckSeverity.ERROR else "varning"
+        log.info("Kvalitetskontroll %s (%s) underkänd: se datakvalitetssidan.", e.check_name, kind)
+    if not result.success:
+        for ev in result.all_events:
+            if ev.is_step_failure:
+                err = ev.step_failure_data.error
+                msg = err.cause.message if err and err.cause else (err.message if err else "okänt fel")
+                log.error("FEL i steget %s: %s", ev.step_key, msg.strip().splitlines()[-1] if msg else "")
+        log.error("Uppdateringen avbröts efter %.1f s. Publicerade sidor är oförändrade.", time.perf_counter() - t0)
+        return 1
+    index = home.site / "index.html"
+    log.info("Klart på %.1f s. Öppna %s", time.perf_counter() - t0, index)
+    return 0
+
+
+def cmd_refresh(args, home: Home) -> int:
+    log.info("Uppdaterar lägesbilden (hem: %s)…", home.root or "projektets data/ och build/")
+    return _run_job(home, "refresh")
+
+
+def cmd_publish(args, home: Home) -> int:
+    log.info("Publicerar sidorna från lagret…")
+    return _run_job(home, "publish")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lagesbild",
+        description="Lägesbild: the joint local situational picture of crime and safety (municipality + police).")
+    p.add_argument("--home", default=None,
+                   help=f"folder for the warehouse, incoming/ and site/ (default: ${ENV_VAR} or the project's data/ and build/)")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    s = sub.add_parser("sample", help="write deterministic sample exports for every feed into <home>/incoming/<feed>/")
+    s.add_argument("--scale", type=float, default=1.0, help="volume factor (1.0 = a municipality of ~39 000)")
+    s.add_argument("--first-year", type=int, default=2021, help="first year of data (last period is 2026-09)")
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("ingest", help="load files or folders into the warehouse (manifest, quarantine, revisions)")
+    s.add_argument("paths", nargs="+", metavar="PATH")
+    s.add_argument("--feed", help="feed of the files (default: the folder name or recognised from the header)")
+    s.add_argument("--profile", help="profile to read the files with (default: recognised from the header)")
+    s.add_argument("--json", action="store_true", help="print the result per file as JSON")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("files", help="the file manifest: every file seen, its status and row counts")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_files)
+
+    s = sub.add_parser("quarantine", help="rows that were not loaded, with file, row, column, value and reason")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--feed", help="only this feed")
+    s.add_argument("--csv", metavar="FILE", help="export to a CSV file (semicolon, UTF-8 with BOM: opens in Excel)")
+    s.set_defaults(func=cmd_quarantine)
+
+    s = sub.add_parser("refresh", help="read new files, rebuild the models, run quality checks, publish the site")
+    s.set_defaults(func=cmd_refresh)
+
+    s = sub.add_parser("publish", help="rebuild the published pages from the current warehouse")
+    s.set_defaults(func=cmd_publish)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+    _setup_logging()
+    args = build_parser().parse_args(argv)
+    home = Home.resolve(args.home)
+    try:
+        return args.func(args, home)
+    except Exception as exc:  # last line of defence: a message for the coordinator, not a traceback
+        import duckdb
+
+        if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
+            print("Lagret används just nu av en annan uppdatering. Vänta tills den är klar och försök igen.",
+                  file=sys.stderr)
+            return 3
+        if os.environ.get("LAGESBILD_DEBUG"):
+            raise
+        print(f"Ett oväntat fel inträffade: {exc}\nKör igen med LAGESBILD_DEBUG=1 för detaljer.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

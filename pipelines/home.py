@@ -1,0 +1,41 @@
+"""Where the warehouse, the incoming drop folder and the published site live.
+
+``--home DIR`` (or env ``LAGESBILD_HOME``) puts all three below DIR. Without it the project's own folders are
+used: ``data/incoming/`` for drop files and ``build/`` for the warehouse and the site.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ENV_VAR = "LAGESBILD_HOME"
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path | None = None
+
+    @classmethod
+    def resolve(cls, home: str | os.PathLike | None = None) -> "Home":
+        value = home if home not in (None, "") else os.environ.get(ENV_VAR)
+        return cls(Path(value).expanduser().resolve()) if value else cls(None)
+
+    @property
+    def incoming(self) -> Path:
+        return (self.root / "incoming") if self.root else PROJECT_ROOT / "data" / "incoming"
+
+    @property
+    def warehouse(self) -> Path:
+        return (self.root / "warehouse.duckdb") if self.root else PROJECT_ROOT / "build" / "warehouse.duckdb"
+
+    @property
+    def site(self) -> Path:
+        return (self.root / "site") if self.root else PROJECT_ROOT / "build" / "site"
+
+    def ensure(self) -> "Home":
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        self.site.mkdir(parents=True, exist_ok=True)
+        return self

@@ -1,0 +1,376 @@
+"""Feed contracts and profiles.
+
+A *contract* (``sources/<feed>/contract.yaml``) says what the warehouse accepts for a feed: columns, types,
+required, allowed values (inline or from a shipped taxonomy), natural key and revision scope.
+A *profile* (``sources/<feed>/profiles/*.yaml``) maps one real export onto the contract: header names, value maps,
+date formats, null markers. ``coerce`` turns a frame of strings into typed rows plus a quarantine list that names
+row, column, raw value and reason for every cell that broke the contract.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from sources.privacy import mask_personnummer_series
+from sources.taxonomy import allowed_values
+
+SOURCES_DIR = Path(__file__).resolve().parent
+
+TYPES = {"string", "integer", "number", "date", "datetime", "month", "boolean"}
+DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
+                "datetime": "TIMESTAMP", "month": "DATE", "boolean": "BOOLEAN"}
+TYPE_WORDS = {"integer": "ett heltal", "number": "ett tal", "date": "ett datum (ÅÅÅÅ-MM-DD)",
+              "datetime": "en tidpunkt (ÅÅÅÅ-MM-DD TT:MM)", "month": "en månad (ÅÅÅÅ-MM)",
+              "boolean": "ja/nej"}
+
+TRUE_WORDS = {"1", "ja", "j", "true", "sant", "yes", "y", "x"}
+FALSE_WORDS = {"0", "nej", "n", "false", "falskt", "no"}
+_WS = re.compile(r"[\s\u00a0\u202f]+")
+
+
+class ContractError(ValueError):
+    """A contract or profile file is malformed (a maintainer's error, not a coordinator's)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    required: bool = False
+    description: str = ""
+    allowed: tuple[str, ...] | None = None
+    allowed_from: str | None = None
+    min: float | None = None
+    max: float | None = None
+    pad: int | None = None
+    default: Any = None
+    not_future: bool = False
+    free_text: bool = False
+
+    def allowed_set(self) -> frozenset[str] | None:
+        if self.allowed is not None:
+            return frozenset(self.allowed)
+        if self.allowed_from:
+            return allowed_values(self.allowed_from)
+        return None
+
+    @property
+    def duckdb_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Contract:
+    feed: str
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    natural_key: tuple[str, ...]
+    revision_scope: tuple[str, ...]
+    period_column: str | None = None
+    period_grain: str | None = None
+    aggregate_only: bool = False
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required(self) -> list[str]:
+        return [c.name for c in self.columns if c.required and c.default is None]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    feed: str
+    title: str
+    columns: dict[str, tuple[str, ...]]
+    value_maps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    date_formats: tuple[str, ...] = ("%Y-%m-%d",)
+    datetime_formats: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S")
+    null_values: tuple[str, ...] = ("",)
+    sheet: str | None = None
+    path: Path | None = None
+
+    def match(self, headers: list[str], contract: Contract) -> tuple[dict[str, str], list[str]]:
+        """Map contract columns to file headers. Returns (mapping, missing required contract columns)."""
+        normalized = {normalize_header(h): h for h in headers}
+        mapping: dict[str, str] = {}
+        for col, alternatives in self.columns.items():
+            for alt in alternatives:
+                if normalize_header(alt) in normalized:
+                    mapping[col] = normalized[normalize_header(alt)]
+                    break
+        missing = [c for c in contract.required if c not in mapping]
+        return mapping, missing
+
+    def expected_header(self, column: str) -> str:
+        return self.columns.get(column, (column,))[0]
+
+
+def normalize_header(h: str) -> str:
+    return _WS.sub(" ", str(h).replace("\ufeff", "")).strip().casefold()
+
+
+def _load_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:  # pragma: no cover - shipped files are tested
+        raise ContractError(f"{path}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ContractError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+@lru_cache(maxsize=None)
+def load_contract(feed: str) -> Contract:
+    path = SOURCES_DIR / feed / "contract.yaml"
+    if not path.exists():
+        raise ContractError(f"no contract for feed {feed!r} ({path})")
+    d = _load_yaml(path)
+    cols = []
+    for c in d["columns"]:
+        if c.get("type") not in TYPES:
+            raise ContractError(f"{path}: column {c.get('name')!r} has unknown type {c.get('type')!r}")
+        cols.append(Column(
+            name=c["name"], type=c["type"], required=bool(c.get("required", False)),
+            description=str(c.get("description", "")),
+            allowed=tuple(str(v) for v in c["allowed"]) if "allowed" in c else None,
+            allowed_from=c.get("allowed_from"), min=c.get("min"), max=c.get("max"), pad=c.get("pad"),
+            default=c.get("default"), not_future=bool(c.get("not_future", False)),
+            free_text=bool(c.get("free_text", False)),
+        ))
+    names = {c.name for c in cols}
+    for k in list(d.get("natural_key", [])) + list(d.get("revision_scope", [])):
+        if k not in names:
+            raise ContractError(f"{path}: key column {k!r} is not a contract column")
+    period = d.get("period") or {}
+    return Contract(
+        feed=d["feed"], title=d["title"], description=str(d.get("description", "")).strip(),
+        columns=tuple(cols), natural_key=tuple(d.get("natural_key", [])),
+        revision_scope=tuple(d.get("revision_scope", [])), period_column=period.get("column"),
+        period_grain=period.get("grain"), aggregate_only=bool(d.get("aggregate_only", False)),
+    )
+
+
+def profile_from_dict(d: dict, path: Path | None = None) -> Profile:
+    cols = {k: tuple([v] if isinstance(v, str) else v) for k, v in (d.get("columns") or {}).items()}
+    contract = load_contract(d["feed"])
+    unknown = set(cols) - set(contract.column_names)
+    if unknown:
+        raise ContractError(f"{path}: profile maps unknown contract columns {sorted(unknown)}")
+    kw: dict[str, Any] = {}
+    for key in ("date_formats", "datetime_formats", "null_values"):
+        if key in d:
+            kw[key] = tuple(str(v) for v in d[key])
+    return Profile(name=d["name"], feed=d["feed"], title=d.get("title", d["name"]), columns=cols,
+                   value_maps={k: {str(a): b for a, b in v.items()} for k, v in (d.get("value_maps") or {}).items()},
+                   sheet=d.get("sheet"), path=path, **kw)
+
+
+@lru_cache(maxsize=None)
+def load_profiles(feed: str) -> tuple[Profile, ...]:
+    folder = SOURCES_DIR / feed / "profiles"
+    return tuple(profile_from_dict(_load_yaml(p), p) for p in sorted(folder.glob("*.yaml")))
+
+
+def all_feeds() -> list[str]:
+    return sorted(p.parent.name for p in SOURCES_DIR.glob("*/contract.yaml"))
+
+
+# --------------------------------------------------------------------------------------------- coercion
+
+@dataclass
+class Coerced:
+    rows: pd.DataFrame          # typed rows that passed, with "_row" (row number in the file)
+    quarantine: pd.DataFrame    # _row, column, raw_value, reason (one line per failing cell)
+    quarantined_rows: int
+    masked: int                 # personal identity numbers masked in free-text columns
+
+
+def _clean(series: pd.Series, nulls: tuple[str, ...]) -> pd.Series:
+    s = series.astype("string").str.strip()
+    s = s.str.replace("\ufeff", "", regex=False)
+    return s.mask(s.isin(nulls) | (s == ""))
+
+
+def _parse_number(s: pd.Series) -> pd.Series:
+    t = s.str.replace(_WS, "", regex=True)
+    both = t.str.contains(",", regex=False) & t.str.contains(".", regex=False)
+    t = t.mask(both, t.str.replace(".", "", regex=False))
+    t = t.str.replace(",", ".", regex=False)
+    t = t.str.replace("\u2212", "-", regex=False)
+    return pd.to_numeric(t, errors="coerce")
+
+
+def _parse_dates(s: pd.Series, formats: tuple[str, ...]) -> pd.Series:
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    rest = s.notna()
+    for fmt in formats:
+        if not rest.any():
+            break
+        parsed = pd.to_datetime(s[rest], format=fmt, errors="coerce")
+        out.loc[parsed.index] = out.loc[parsed.index].fillna(parsed.astype("datetime64[us]"))
+        rest = s.notna() & out.isna()
+    return out
+
+
+def _parse_month(s: pd.Series) -> pd.Series:
+    t = s.str.replace(r"^(\d{4})(\d{2})$", r"\1-\2", regex=True).str.slice(0, 7)
+    return _parse_dates(t, ("%Y-%m",))
+
+
+def _parse_boolean(s: pd.Series) -> pd.Series:
+    low = s.str.casefold()
+    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+    out[low.isin(TRUE_WORDS)] = True
+    out[low.isin(FALSE_WORDS)] = False
+    return out
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, profile: Profile,
+           today: date | None = None) -> Coerced:
+    """Type every contract column of ``frame`` (string cells, contract column names)."""
+    today = today or date.today()
+    n = len(frame)
+    index = frame.index
+    typed: dict[str, pd.Series] = {}
+    errors: list[pd.DataFrame] = []
+    masked_total = 0
+
+    def fail(mask: pd.Series, column: str, raw: pd.Series, reasons: pd.Series | str) -> None:
+        if not mask.any():
+            return
+        r = reasons[mask] if isinstance(reasons, pd.Series) else pd.Series(reasons, index=index[mask])
+        errors.append(pd.DataFrame({"_idx": index[mask], "column": column,
+                                    "raw_value": raw[mask].astype("string").fillna(""), "reason": r.values}))
+
+    for col in contract.columns:
+        raw = frame[col.name] if col.name in frame.columns else pd.Series(pd.NA, index=index, dtype="string")
+        s = _clean(raw, profile.null_values)
+        vmap = profile.value_maps.get(col.name)
+        if vmap:
+            folded = {str(k).casefold(): v for k, v in vmap.items()}
+            mapped = s.str.casefold().map(folded)
+            s = mapped.where(mapped.notna(), s).astype("string")
+        if col.default is not None:
+            s = s.fillna(str(col.default).lower() if isinstance(col.default, bool) else str(col.default))
+        if col.pad:
+            digits = s.str.fullmatch(r"\d+").fillna(False).astype(bool)
+            s = s.mask(digits, s.str.zfill(col.pad))
+        present = s.notna()
+
+        if col.type == "string":
+            value = s
+            if col.free_text:
+                value, masked = mask_personnummer_series(value)
+                masked_total += masked
+        elif col.type == "integer":
+            num = _parse_number(s)
+            bad = present & (num.isna() | (num.notna() & (num % 1 != 0)))
+            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['integer']}")
+            value = num.where(~bad).astype("Int64") if not bad.all() else pd.Series(pd.NA, index=index, dtype="Int64")
+            present &= ~bad
+        elif col.type == "number":
+            value = _parse_number(s).astype("Float64")
+            bad = present & value.isna()
+            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['number']}")
+            present &= ~bad
+        elif col.type in ("date", "datetime"):
+            formats = profile.date_formats if col.type == "date" else profile.datetime_formats
+            value = _parse_dates(s, formats)
+            if col.type == "datetime":
+                rest = present & value.isna()
+                if rest.any():
+                    value.loc[rest] = pd.to_datetime(s[rest], format="ISO8601", errors="coerce").astype("datetime64[us]")
+            bad = present & value.isna()
+            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS[col.type]}")
+            present &= ~bad
+            if col.not_future:
+                future = present & (value.dt.date > today) if n else present
+                fail(future, col.name, raw, f"datumet ligger efter dagens datum ({today.isoformat()})")
+        elif col.type == "month":
+            value = _parse_month(s)
+            bad = present & value.isna()
+            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['month']}")
+            present &= ~bad
+            if col.not_future:
+                future = present & (value.dt.date > today)
+                fail(future, col.name, raw, "månaden ligger efter innevarande månad")
+        elif col.type == "boolean":
+            value = _parse_boolean(s)
+            bad = present & value.isna()
+            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['boolean']}")
+            present &= ~bad
+        else:  # pragma: no cover - guarded by load_contract
+            raise ContractError(col.type)
+
+        if col.required:
+            fail(s.isna(), col.name, raw, "värde saknas i en obligatorisk kolumn")
+        if col.type in ("integer", "number") and (col.min is not None or col.max is not None):
+            v = value.astype("Float64")
+            lo = v < col.min if col.min is not None else pd.Series(False, index=index)
+            hi = v > col.max if col.max is not None else pd.Series(False, index=index)
+            out_of_range = present & (lo.fillna(False) | hi.fillna(False)).astype(bool)
+            fail(out_of_range, col.name, raw,
+                 f"värdet ligger utanför det tillåtna intervallet {_fmt(col.min) if col.min is not None else '…'}"
+                 f"–{_fmt(col.max) if col.max is not None else '…'}")
+        allowed = col.allowed_set()
+        if allowed is not None:
+            unknown = present & ~s.isin(allowed)
+            listname = col.allowed_from or "tillåtna värden"
+            if col.allowed is not None and len(col.allowed) <= 8:
+                listname = ", ".join(col.allowed)
+            fail(unknown, col.name, raw, pd.Series(f"okänt värde; finns inte i kodlistan ({listname})", index=index))
+        typed[col.name] = value
+
+    # duplicates of the natural key inside the file: the first occurrence wins
+    err = pd.concat(errors, ignore_index=True) if errors else pd.DataFrame(columns=["_idx", "column", "raw_value", "reason"])
+    bad_idx = set(err["_idx"].tolist())
+    if contract.natural_key and n:
+        key = pd.DataFrame({k: typed[k] for k in contract.natural_key}, index=index)
+        ok = ~index.isin(list(bad_idx))
+        dup = key[ok].duplicated(keep="first")
+        if dup.any():
+            first_row = {}
+            kf = key[ok]
+            for idx, tup in zip(kf.index, kf.itertuples(index=False)):
+                first_row.setdefault(tuple(tup), idx)
+            dup_idx = dup[dup].index
+            reasons = [f"dubblett: samma nyckel ({', '.join(contract.natural_key)}) som rad "
+                       f"{int(row_numbers.loc[first_row[tuple(key.loc[i])]])}" for i in dup_idx]
+            err = pd.concat([err, pd.DataFrame({"_idx": dup_idx, "column": ",".join(contract.natural_key),
+                                                 "raw_value": [" | ".join(str(v) for v in key.loc[i]) for i in dup_idx],
+                                                 "reason": reasons})], ignore_index=True)
+            bad_idx |= set(dup_idx.tolist())
+
+    good = ~index.isin(list(bad_idx))
+    rows = pd.DataFrame(typed, index=index)[good].copy()
+    rows.insert(0, "_row", row_numbers[good].astype("int64").values)
+    quarantine = pd.DataFrame({
+        "_row": row_numbers.loc[err["_idx"]].astype("int64").values if len(err) else pd.Series([], dtype="int64"),
+        "column": err["column"].astype(str).values, "raw_value": err["raw_value"].astype(str).values,
+        "reason": err["reason"].astype(str).values,
+    }).sort_values(["_row", "column"], kind="stable").reset_index(drop=True)
+    return Coerced(rows=rows.reset_index(drop=True), quarantine=quarantine,
+                   quarantined_rows=len(bad_idx), masked=masked_total)

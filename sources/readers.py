@@ -1,0 +1,274 @@
+"""Readers: any supported export file -> a frame of strings with the file's own headers and row numbers.
+
+Detected, not assumed: gzip wrapping, encoding (UTF-8, UTF-8 with BOM, Windows-1252), delimiter (``,`` ``;``
+tab ``|``), the header row below title rows, XLSX sheets, JSON arrays and Parquet. Every problem that stops a
+whole file raises :class:`FileRejected` with a message a coordinator can act on.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+
+DELIMITERS = [";", ",", "\t", "|"]
+DELIMITER_NAMES = {";": "semikolon", ",": "komma", "\t": "tabb", "|": "lodstreck"}
+SCAN_LINES = 60
+
+
+class FileRejected(Exception):
+    """A whole file cannot be loaded. ``str(exc)`` is written for a coordinator."""
+
+    def __init__(self, path: Path | str, what: str, fix: str, row: int | None = None, column: str | None = None):
+        self.path, self.what, self.fix, self.row, self.column = str(path), what, fix, row, column
+        where = ""
+        if row is not None:
+            where += f", rad {row}"
+        if column is not None:
+            where += f", kolumn \"{column}\""
+        super().__init__(f"{Path(self.path).name}{where}: {what} Åtgärd: {fix}")
+
+
+@dataclass
+class RawTable:
+    frame: pd.DataFrame            # string cells, the file's own header names
+    row_numbers: pd.Series         # 1-based row number in the file (header row counted) or record number
+    format: str
+    info: dict = field(default_factory=dict)
+
+    @property
+    def headers(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+
+# A header matcher tells whether a list of cells looks like the header the caller expects (profile-guided).
+HeaderMatcher = Callable[[list[str]], bool]
+
+
+def read_file(path: Path, header_matcher: HeaderMatcher | None = None) -> RawTable:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileRejected(path, f"filen kunde inte läsas ({exc.strerror}).", "Kontrollera sökvägen och behörigheten.")
+    name = path.name.lower()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise FileRejected(path, "filen ser ut att vara gzip-komprimerad men är trasig.",
+                               "Packa upp filen själv eller hämta den på nytt.") from exc
+        name = name.removesuffix(".gz")
+    if not data.strip():
+        raise FileRejected(path, "filen är tom.", "Exportera filen på nytt från källsystemet.")
+    if data[:4] == b"PK\x03\x04":
+        if name.endswith((".xlsx", ".xlsm")) or _is_xlsx(data):
+            return _read_xlsx(path, data, header_matcher)
+        raise FileRejected(path, "filen är ett zip-arkiv, inte en export.", "Packa upp arkivet och lägg in filerna var för sig.")
+    if data[:4] == b"PAR1":
+        return _read_parquet(path, data)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise FileRejected(path, "filen är i det gamla Excel-formatet (.xls).",
+                           "Öppna den i Excel och spara som .xlsx eller CSV.")
+    head = data[:8192]
+    if b"\x00" in head:
+        raise FileRejected(path, "filen är inte en textfil (binärt innehåll).",
+                           "Lägg in en CSV-, Excel- (.xlsx), JSON- eller Parquet-export.")
+    text, encoding = decode_text(data)
+    stripped = text.lstrip()
+    if name.endswith(".json") or stripped[:1] in ("[", "{"):
+        return _read_json(path, stripped, encoding)
+    return _read_csv(path, text, encoding, header_matcher)
+
+
+def _is_xlsx(data: bytes) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _split_lines(text: str, limit: int) -> list[str]:
+    out = []
+    for line in io.StringIO(text):
+        out.append(line)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    best, best_score = ",", -1.0
+    for d in DELIMITERS:
+        counts = [len(r) for r in csv.reader(lines, delimiter=d) if any(c.strip() for c in r)]
+        if not counts:
+            continue
+        modal, freq = Counter(counts).most_common(1)[0]
+        if modal < 2:
+            continue
+        score = freq * 1000 + modal  # rows agreeing on a field count, then the wider split
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _find_header(rows: list[list[str]], header_matcher: HeaderMatcher | None) -> int:
+    if header_matcher is not None:
+        for i, r in enumerate(rows):
+            if header_matcher([c.strip() for c in r]):
+                return i
+    widths = [sum(1 for c in r if c.strip()) for r in rows]
+    if not widths:
+        return 0
+    target = Counter(w for w in widths if w > 0).most_common(1)[0][0]
+    for i, w in enumerate(widths):
+        if w >= target and w > 0:
+            return i
+    return 0
+
+
+def _dedupe(headers: Iterable[str]) -> list[str]:
+    seen: Counter = Counter()
+    out = []
+    for h in headers:
+        h = str(h).replace("\ufeff", "").strip()
+        seen[h] += 1
+        out.append(h if seen[h] == 1 else f"{h}.{seen[h] - 1}")
+    return out
+
+
+def _read_csv(path: Path, text: str, encoding: str, header_matcher: HeaderMatcher | None) -> RawTable:
+    lines = _split_lines(text, SCAN_LINES)
+    delimiter = sniff_delimiter(lines)
+    rows = list(csv.reader(lines, delimiter=delimiter))
+    hidx = _find_header(rows, header_matcher)
+    # line number of the header: count physical lines before it (quoted newlines in title rows are rare)
+    header_line = hidx + 1
+    headers = _dedupe(rows[hidx]) if rows else []
+    if not any(headers):
+        raise FileRejected(path, "filen saknar rubrikrad.", "Exportera med kolumnrubriker på första raden.")
+    # title rows and the header are physical lines kept with their line endings: the body starts after them
+    body = text[sum(len(line) for line in lines[: hidx + 1]):]
+    if not body.strip():
+        raise FileRejected(path, "filen innehåller bara rubriker, inga datarader.",
+                           "Kontrollera att exporten gjordes för rätt period och inte blev tom.", row=header_line)
+    try:
+        frame = pd.read_csv(io.StringIO(body), sep=delimiter, header=None, dtype=str, keep_default_na=False,
+                            na_filter=False, skip_blank_lines=False, engine="c", quotechar='"',
+                            names=range(len(headers)), index_col=False)
+    except pd.errors.ParserError as exc:
+        msg = str(exc)
+        raise FileRejected(path, f"raderna har olika antal kolumner ({msg}).",
+                           f"Kontrollera att filen är avgränsad med {DELIMITER_NAMES[delimiter]} och att "
+                           "textfält med avgränsare står inom citattecken.") from exc
+    frame.columns = headers
+    row_numbers = pd.Series(range(header_line + 1, header_line + 1 + len(frame)), index=frame.index, dtype="int64")
+    blank = (frame == "").all(axis=1)
+    frame, row_numbers = frame[~blank], row_numbers[~blank]
+    if frame.empty:
+        raise FileRejected(path, "filen innehåller bara rubriker, inga datarader.",
+                           "Kontrollera att exporten gjordes för rätt period och inte blev tom.", row=header_line)
+    return RawTable(frame=frame.reset_index(drop=True), row_numbers=row_numbers.reset_index(drop=True),
+                    format="csv", info={"encoding": encoding, "delimiter": delimiter, "header_row": header_line})
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S") if (v.hour or v.minute or v.second) else v.strftime("%Y-%m-%d")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    return str(v)
+
+
+def _read_xlsx(path: Path, data: bytes, header_matcher: HeaderMatcher | None) -> RawTable:
+    from openpyxl import load_workbook  # imported lazily: only needed for Excel files
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken files
+        raise FileRejected(path, "Excel-filen kunde inte öppnas.", "Öppna och spara om filen i Excel (.xlsx).") from exc
+    candidates = []
+    for ws in wb.worksheets:
+        rows = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
+        if not any(any(c.strip() for c in r) for r in rows):
+            continue
+        head = rows[:SCAN_LINES]
+        matched = header_matcher is not None and any(header_matcher([c.strip() for c in r]) for r in head)
+        candidates.append((matched, ws.title, rows))
+    wb.close()
+    if not candidates:
+        raise FileRejected(path, "Excel-filen är tom.", "Exportera filen på nytt från källsystemet.")
+    chosen = next((c for c in candidates if c[0]), candidates[0])
+    _, sheet, rows = chosen
+    hidx = _find_header(rows[:SCAN_LINES], header_matcher)
+    width = max(len(r) for r in rows)
+    headers = _dedupe((rows[hidx] + [""] * width)[:width])
+    body = [(i + 1, (r + [""] * width)[:width]) for i, r in enumerate(rows) if i > hidx]
+    body = [(n, r) for n, r in body if any(c.strip() for c in r)]
+    if not body:
+        raise FileRejected(path, f"bladet \"{sheet}\" innehåller bara rubriker, inga datarader.",
+                           "Kontrollera att exporten inte blev tom.", row=hidx + 1)
+    keep = [i for i, h in enumerate(headers) if h]
+    frame = pd.DataFrame([[r[i] for i in keep] for _, r in body], columns=[headers[i] for i in keep], dtype="string")
+    return RawTable(frame=frame, row_numbers=pd.Series([n for n, _ in body], dtype="int64"), format="xlsx",
+                    info={"sheet": sheet, "header_row": hidx + 1, "sheets": [c[1] for c in candidates]})
+
+
+def _read_json(path: Path, text: str, encoding: str) -> RawTable:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileRejected(path, f"JSON-filen är trasig ({exc.msg}).", "Hämta filen på nytt.", row=exc.lineno) from exc
+    records = doc
+    if isinstance(doc, dict):
+        lists = [v for v in doc.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
+        records = lists[0] if lists else [doc]
+    if not isinstance(records, list) or not records:
+        raise FileRejected(path, "JSON-filen innehåller inga poster.", "Kontrollera att exporten inte blev tom.")
+    if not all(isinstance(r, dict) for r in records):
+        raise FileRejected(path, "JSON-filen är inte en lista med poster.", "Använd en export där varje post är ett objekt.")
+    frame = pd.json_normalize(records, sep=".")
+    frame = frame.apply(lambda s: s.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
+                                        else (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else _cell_text(v))))
+    return RawTable(frame=frame.astype("string"), row_numbers=pd.Series(range(1, len(frame) + 1), dtype="int64"),
+                    format="json", info={"encoding": encoding, "records": len(frame)})
+
+
+def _read_parquet(path: Path, data: bytes) -> RawTable:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as exc:
+        raise FileRejected(path, "Parquet-filen kunde inte läsas.", "Exportera filen på nytt.") from exc
+    if frame.empty:
+        raise FileRejected(path, "Parquet-filen innehåller inga rader.", "Kontrollera att exporten inte blev tom.")
+    frame = frame.apply(lambda s: s.map(_cell_text)).astype("string")
+    return RawTable(frame=frame, row_numbers=pd.Series(range(1, len(frame) + 1), dtype="int64"), format="parquet",
+                    info={"columns": len(frame.columns)})

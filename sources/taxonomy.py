@@ -1,0 +1,75 @@
+"""Shipped reference taxonomies (``data/reference/*.csv``): code lists that contracts validate against."""
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+from sources.db import run
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
+
+# name used in contracts (allowed_from) -> (file, column, optional filter column=value)
+_LISTS: dict[str, tuple[str, str, tuple[str, str] | None]] = {
+    "municipalities": ("municipalities.csv", "municipality_code", None),
+    "crime_codes": ("crime_codes.csv", "crime_code", None),
+    "est_categories": ("est_categories.csv", "category", None),
+    "est_subcategories": ("est_categories.csv", "subcategory", None),
+    "concern_reasons": ("concern_reasons.csv", "reason", None),
+    "concern_age_bands": ("age_bands.csv", "age_band", ("scheme", "concern")),
+    "population_age_bands": ("age_bands.csv", "age_band", ("scheme", "population")),
+    "survey_items": ("survey_items.csv", "item", None),
+}
+
+# Reference tables loaded into the warehouse schema ``ref`` (file stem = table name).
+REFERENCE_TABLES = ["municipalities", "crime_codes", "est_categories", "concern_reasons", "age_bands",
+                    "survey_items"]
+
+
+def read_reference(name: str) -> list[dict[str, str]]:
+    with (REFERENCE_DIR / f"{name}.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@lru_cache(maxsize=None)
+def allowed_values(list_name: str) -> frozenset[str]:
+    if list_name not in _LISTS:
+        raise KeyError(f"unknown reference list {list_name!r}; known: {sorted(_LISTS)}")
+    file, column, flt = _LISTS[list_name]
+    rows = read_reference(Path(file).stem)
+    if flt:
+        rows = [r for r in rows if r[flt[0]] == flt[1]]
+    return frozenset(r[column] for r in rows)
+
+
+def municipality_name(code: str) -> str:
+    for r in read_reference("municipalities"):
+        if r["municipality_code"] == code:
+            return r["municipality_name"]
+    return code
+
+
+_BOOLEAN_COLUMNS = {"counts_as_crime", "higher_is_worse"}
+
+
+def load_reference_tables(con) -> dict[str, int]:
+    """(Re)load every shipped reference table into schema ``ref`` in one transaction; returns row counts."""
+    import pandas as pd
+
+    counts = {}
+    con.begin()
+    try:
+        run(con, "CREATE SCHEMA IF NOT EXISTS ref")
+        for name in REFERENCE_TABLES:
+            frame = pd.read_csv(REFERENCE_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
+            for col in _BOOLEAN_COLUMNS & set(frame.columns):
+                frame[col] = frame[col].str.lower().eq("true")
+            con.register("_ref_frame", frame)
+            run(con, f'CREATE OR REPLACE TABLE ref."{name}" AS SELECT * FROM _ref_frame')
+            con.unregister("_ref_frame")
+            counts[name] = len(frame)
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return counts

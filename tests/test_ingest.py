@@ -1,0 +1,237 @@
+"""Ingestion: readers, contracts, quarantine, rejections, idempotency, revisions and transactions."""
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from sources.ingest import ensure_schema, ingest_file, ingest_paths
+from tests.conftest import table_counts
+
+CRIME_HEADER = "Diarienummer;Brottsnummer;Brottskod;Inskrivningsdatum;Brottsdatum från;Kommunkod;Områdeskod;Antal brott"
+CRIME_ROWS = [
+    "5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;1",
+    "5000-K2-24;1;0821;2024-03-05;-;0486;;2",
+    "5000-K3-24;1;0821;2024-04-05;2024-04-04;486;0486-02;1",
+]
+
+
+def write(path: Path, text: str, encoding: str = "utf-8", bom: bool = False) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
+    return path
+
+
+def crime_csv(tmp_path: Path, rows=CRIME_ROWS, name="brott.csv", sep=";", **kw) -> Path:
+    text = "\n".join([CRIME_HEADER.replace(";", sep)] + [r.replace(";", sep) for r in rows]) + "\n"
+    return write(tmp_path / name, text, **kw)
+
+
+def test_loads_event_rows_with_types_padding_and_nulls(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    r = ingest_file(warehouse, crime_csv(tmp_path), feed="crime_reports")
+    assert (r.status, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("loaded", 3, 3, 0)
+    rows = warehouse.execute("SELECT crime_code, municipality_code, area_code, offence_date, crime_count, _row "
+                             "FROM raw.crime_reports ORDER BY _row").fetchall()
+    assert rows[1][0] == "0821" and rows[1][2] is None and rows[1][3] is None and rows[1][4] == 2
+    assert rows[2][1] == "0486"  # zero-padded municipality code
+    assert [r[5] for r in rows] == [2, 3, 4]  # row numbers in the file, header = row 1
+
+
+@pytest.mark.parametrize("encoding,bom", [("utf-8", False), ("utf-8", True), ("cp1252", False)])
+@pytest.mark.parametrize("sep", [";", ",", "\t"])
+def test_encodings_and_delimiters_give_identical_rows(tmp_path, warehouse, encoding, bom, sep):
+    ensure_schema(warehouse)
+    rows = CRIME_ROWS + ["5000-K4-24;1;1212;2024-05-01;2024-05-01;0486;0486-01;1"]
+    r = ingest_file(warehouse, crime_csv(tmp_path, rows=rows, sep=sep, encoding=encoding, bom=bom), feed="crime_reports")
+    assert r.status == "loaded" and r.rows_loaded == 4
+    info = warehouse.execute("SELECT info FROM meta.files").fetchone()[0]
+    assert ('"utf-8-sig"' if bom else f'"{encoding}"') in info
+
+
+def test_quarantine_names_row_column_value_and_reason(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    rows = CRIME_ROWS + [
+        "5000-K5-24;1;99X9;2024-03-02;2024-03-01;0486;0486-01;1",      # unknown code
+        "5000-K6-24;1;1212;2024-13-02;2024-03-01;0486;0486-01;1",      # bad date
+        "5000-K7-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;0",      # count below 1
+        "5000-K8-24;1;1212;;2024-03-01;0486;0486-01;1",                # missing required date
+        "5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;1",      # duplicate key of row 2
+        "5000-K9-24;1;1212;2099-01-01;2024-03-01;0486;0486-01;1",      # future date
+        "5000-K10-24;x;1212;2024-03-02;2024-03-01;0486;0486-01;1",     # not an integer
+    ]
+    r = ingest_file(warehouse, crime_csv(tmp_path, rows=rows), feed="crime_reports")
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (10, 3, 7)
+    q = warehouse.execute("SELECT row_number, column_name, raw_value, reason FROM meta.quarantine ORDER BY 1").fetchall()
+    assert [(x[0], x[1], x[2]) for x in q] == [
+        (5, "crime_code", "99X9"), (6, "registered_date", "2024-13-02"), (7, "crime_count", "0"),
+        (8, "registered_date", ""), (9, "report_id,crime_seq", "5000-K1-24 | 1"), (10, "registered_date", "2099-01-01"),
+        (11, "crime_seq", "x")]
+    reasons = [x[3] for x in q]
+    assert "kodlistan" in reasons[0] and "datum" in reasons[1] and "intervallet 1–10000" in reasons[2]
+    assert "saknas" in reasons[3] and reasons[4] == "dubblett: samma nyckel (report_id, crime_seq) som rad 2"
+    assert "efter dagens datum" in reasons[5] and "heltal" in reasons[6]
+
+
+def test_title_rows_above_the_header_are_skipped(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    text = "Brottsstatistik Strängnäs\nUttag 2024-06-30\n\n" + CRIME_HEADER + "\n" + "\n".join(CRIME_ROWS) + "\n"
+    r = ingest_file(warehouse, write(tmp_path / "t.csv", text), feed="crime_reports")
+    assert r.rows_loaded == 3
+    assert warehouse.execute("SELECT min(_row) FROM raw.crime_reports").fetchone()[0] == 5
+
+
+def test_gzip_is_read_directly(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    plain = crime_csv(tmp_path)
+    gz = tmp_path / "brott.csv.gz"
+    gz.write_bytes(gzip.compress(plain.read_bytes(), mtime=0))
+    assert ingest_file(warehouse, gz, feed="crime_reports").rows_loaded == 3
+
+
+def test_xlsx_with_title_rows_and_several_sheets(tmp_path, warehouse):
+    from openpyxl import Workbook
+
+    ensure_schema(warehouse)
+    wb = Workbook()
+    wb.active.title = "Info"
+    wb.active.append(["Den här filen innehåller brott"])
+    ws = wb.create_sheet("Data")
+    ws.append(["Uttag från polisen"])
+    ws.append([])
+    ws.append(CRIME_HEADER.split(";"))
+    for row in CRIME_ROWS:
+        ws.append(row.split(";"))
+    path = tmp_path / "brott.xlsx"
+    wb.save(path)
+    r = ingest_file(warehouse, path, feed="crime_reports")
+    assert r.rows_loaded == 3
+    assert warehouse.execute("SELECT min(_row) FROM raw.crime_reports").fetchone()[0] == 4
+
+
+def test_decimal_comma_and_space_thousands(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    text = ("Kommunkod;Områdeskod;År;Ålder;Folkmängd;Slutlig\n"
+            "0486;0486-01;2024;0-17 år;1 234;Ja\n0486;0486-01;2024;18-64 år;12\u00a0345;Nej\n")
+    r = ingest_file(warehouse, write(tmp_path / "pop.csv", text), feed="population")
+    assert r.rows_loaded == 2
+    assert warehouse.execute("SELECT list(population ORDER BY population) FROM raw.population").fetchone()[0] == [1234, 12345]
+    areas = ("Områdeskod;Områdesnamn;Kommunkod;Latitud;Longitud\n0486-01;Strängnäs tätort;0486;59,377;17,031\n")
+    ingest_file(warehouse, write(tmp_path / "areas.csv", areas), feed="areas")
+    assert warehouse.execute("SELECT lat FROM raw.areas").fetchone()[0] == pytest.approx(59.377)
+
+
+@pytest.mark.parametrize("content,feed,fragment", [
+    ("", "crime_reports", "filen är tom"),
+    (CRIME_HEADER + "\n", "crime_reports", "bara rubriker"),
+    ("Kommunkod;Månad;Åldersgrupp;Kön;Skäl;Anmälare;Antal anmälningar\n0486;2024-01;0-12 år;Flicka;Övrigt;Skola;3\n",
+     "crime_reports", "flödet \"concern_reports\""),
+    ("Diarienummer;Brottskod;Kommunkod\n5000-K1-24;1212;0486\n", "crime_reports", "\"Inskrivningsdatum\""),
+    ("Personnummer;Kommunkod;Månad;Åldersgrupp;Kön;Skäl;Anmälare;Antal anmälningar\n"
+     "19121212-1212;0486;2024-01;0-12 år;Flicka;Övrigt;Skola;1\n", "concern_reports", "pekar ut enskilda personer"),
+    ("Kommunkod;Månad;Åldersgrupp;Kön;Skäl;Anmälare;Antal anmälningar;Kommentar\n"
+     "0486;2024-01;0-12 år;Flicka;Övrigt;Skola;3;gäller 19121212-1212\n", "concern_reports", "innehåller personnummer"),
+])
+def test_whole_file_rejections_name_file_and_fix(tmp_path, warehouse, content, feed, fragment):
+    ensure_schema(warehouse)
+    path = write(tmp_path / "fil.csv", content)
+    before = table_counts(warehouse)
+    r = ingest_file(warehouse, path, feed=feed)
+    assert r.status == "rejected"
+    assert fragment in r.message and r.message.startswith("fil.csv") and "Åtgärd:" in r.message
+    after = table_counts(warehouse)
+    assert {k: v for k, v in after.items() if k != "meta.files"} == {k: v for k, v in before.items() if k != "meta.files"}
+    assert warehouse.execute("SELECT status FROM meta.files").fetchone()[0] == "rejected"
+
+
+def test_binary_file_is_rejected(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    path = tmp_path / "bild.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    r = ingest_file(warehouse, path, feed="crime_reports")
+    assert r.status == "rejected" and "inte en textfil" in r.message
+
+
+def test_unrecognised_header_lists_tried_profiles(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    r = ingest_file(warehouse, write(tmp_path / "x.csv", "a;b;c\n1;2;3\n"))
+    assert r.status == "rejected" and "Provade:" in r.message and "lagesbild-brott: saknar" in r.message
+
+
+def test_personnummer_in_free_text_is_masked_and_counted(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    text = ("Händelse-id,Tidpunkt,Kommunkod,Kategori,Beskrivning\n"
+            "E1,2024-05-01 22:10,0486,Nedskräpning,Kontakt 19121212-1212 och 121212+1212\n"
+            "E2,2024-05-02 08:00,0486,Nedskräpning,Order 1234567890 är inget personnummer\n")
+    r = ingest_file(warehouse, write(tmp_path / "est.csv", text), feed="est_events")
+    assert r.masked_values == 2
+    texts = [t for (t,) in warehouse.execute("SELECT description FROM raw.est_events ORDER BY event_id").fetchall()]
+    assert "1212-1212" not in texts[0] and texts[0].count("[personnummer borttaget]") == 2
+    assert "1234567890" in texts[1]
+    assert warehouse.execute("SELECT masked_values FROM meta.files").fetchone()[0] == 2
+
+
+def test_same_file_twice_changes_nothing(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    path = crime_csv(tmp_path)
+    ingest_file(warehouse, path, feed="crime_reports")
+    before = table_counts(warehouse)
+    manifest = warehouse.execute("SELECT * FROM meta.files").fetchall()
+    again = ingest_file(warehouse, path, feed="crime_reports")
+    assert again.status == "already_loaded"
+    assert table_counts(warehouse) == before
+    assert warehouse.execute("SELECT * FROM meta.files").fetchall() == manifest
+    # the same bytes under another name are recorded as a copy, and still load nothing
+    copy = tmp_path / "kopia.csv"
+    copy.write_bytes(path.read_bytes())
+    assert ingest_file(warehouse, copy, feed="crime_reports").status == "already_loaded"
+    assert warehouse.execute("SELECT count(*) FROM raw.crime_reports").fetchone()[0] == 3
+
+
+def test_corrected_file_replaces_the_periods_it_covers(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    first = ingest_file(warehouse, crime_csv(tmp_path, name="v1.csv"), feed="crime_reports")
+    corrected = ["5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;1",
+                 "5000-K2-24;1;0821;2024-03-05;-;0486;;1"]  # March again, one count corrected; April untouched
+    second = ingest_file(warehouse, crime_csv(tmp_path, rows=corrected, name="v2.csv"), feed="crime_reports")
+    assert second.replaced == [first.sha256]
+    rows = warehouse.execute("SELECT report_id, crime_count, _sha256 FROM raw.crime_reports ORDER BY report_id").fetchall()
+    assert rows == [("5000-K1-24", 1, second.sha256), ("5000-K2-24", 1, second.sha256), ("5000-K3-24", 1, first.sha256)]
+    rev = warehouse.execute("SELECT replaced_sha256, scope, rows_removed FROM meta.revisions").fetchall()
+    assert rev == [(first.sha256, "0486|2024-03", 2)]
+    # the first file still supplies April, so it stays 'loaded'; a third file covering April replaces it entirely
+    third = ingest_file(warehouse, crime_csv(tmp_path, rows=[CRIME_ROWS[2]], name="v3.csv"), feed="crime_reports")
+    assert third.replaced == [first.sha256]
+    status = dict(warehouse.execute("SELECT file_name, status FROM meta.files").fetchall())
+    assert status == {"v1.csv": "replaced", "v2.csv": "loaded", "v3.csv": "loaded"}
+
+
+def test_crash_mid_file_leaves_warehouse_unchanged(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    ingest_file(warehouse, crime_csv(tmp_path, name="v1.csv"), feed="crime_reports")
+    before = table_counts(warehouse)
+    snapshot = warehouse.execute("SELECT * FROM raw.crime_reports ORDER BY ALL").fetchall()
+
+    class CrashingConnection:
+        """Fails on the insert, i.e. after the revision has already deleted the old March rows."""
+
+        def __getattr__(self, name):
+            return getattr(warehouse, name)
+
+        def execute(self, sql, *args):
+            if sql.startswith("INSERT INTO raw."):
+                raise RuntimeError("simulated crash mid-file")
+            return warehouse.execute(sql, *args)
+
+    corrected = ["5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;5"]
+    with pytest.raises(RuntimeError):
+        ingest_file(CrashingConnection(), crime_csv(tmp_path, rows=corrected, name="v2.csv"), feed="crime_reports")
+    assert table_counts(warehouse) == before
+    assert warehouse.execute("SELECT * FROM raw.crime_reports ORDER BY ALL").fetchall() == snapshot
+
+
+def test_folder_ingest_takes_the_feed_from_the_folder_name(tmp_path, warehouse):
+    crime_csv(tmp_path / "incoming" / "crime_reports")
+    results = ingest_paths(warehouse, [tmp_path / "incoming"])
+    assert [(r.feed, r.status) for r in results] == [("crime_reports", "loaded")]

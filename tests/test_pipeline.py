@@ -1,0 +1,148 @@
+"""End to end: definitions load, a full refresh on a sample home, idempotency, and the published pages."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import dagster as dg
+import duckdb
+import pandas as pd
+import pytest
+
+from pipelines.models import discover
+from sources.contract import all_feeds
+from tests.conftest import run_cli, table_counts
+
+
+def test_definitions_load_with_every_feed_model_and_check():
+    from pipelines.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    for feed in all_feeds():
+        assert f"raw/{feed}" in keys
+        assert f"staging/stg_{feed}" in keys
+    for m in discover():
+        assert f"{m.layer}/{m.name}" in keys
+    assert "published/site" in keys and "ref/reference" in keys
+    # the graph follows the SQL: a mart depends on the staging model and the reference it reads
+    parents = {p.to_user_string() for p in graph.get(dg.AssetKey(["marts", "crime_by_quarter"])).parent_keys}
+    assert parents == {"staging/stg_crime_reports", "ref/reference"}
+    check_names = {k.name for k in graph.asset_check_keys}
+    for feed in all_feeds():
+        assert f"{feed}_blocking" in check_names
+    assert defs.resolve_job_def("refresh") is not None
+
+
+def test_refresh_loads_every_feed_and_conserves_rows(sample_home):
+    con = duckdb.connect(str(sample_home / "warehouse.duckdb"), read_only=True)
+    files = con.execute("SELECT * FROM meta.files").df()
+    assert set(files.feed) == set(all_feeds())
+    assert (files.status == "loaded").all()
+    # conservation per file: read = loaded + quarantined, and the raw table holds exactly the loaded rows
+    assert (files.rows_read == files.rows_loaded + files.rows_quarantined).all()
+    for feed in all_feeds():
+        raw = con.execute(f'SELECT _sha256, count(*) AS n FROM raw."{feed}" GROUP BY 1').df()
+        merged = files[files.feed == feed].merge(raw, left_on="sha256", right_on="_sha256")
+        assert (merged.rows_loaded == merged.n).all(), feed
+        assert len(merged) == (files.feed == feed).sum(), feed
+    q = con.execute("SELECT file_name, column_name, raw_value, reason FROM meta.quarantine ORDER BY row_number").df()
+    # the sample seeds three broken rows into the 2024 crime file
+    assert list(q.raw_value) == ["12AB", "2024-02-31", q.raw_value.iloc[2]]
+    assert "kodlistan" in q.reason.iloc[0] and "datum" in q.reason.iloc[1] and q.reason.iloc[2].startswith("dubblett")
+    # every quality check ran and passed on the clean sample
+    checks = con.execute("SELECT feed, success FROM meta.check_results").df()
+    assert set(checks.feed) == set(all_feeds()) and checks.success.all()
+
+
+def test_marts_agree_with_raw_rows(sample_home):
+    con = duckdb.connect(str(sample_home / "warehouse.duckdb"), read_only=True)
+    raw_total = con.execute("SELECT sum(crime_count) FROM raw.crime_reports").fetchone()[0]
+    mart_total = con.execute("SELECT sum(crimes) FROM marts.crime_by_quarter").fetchone()[0]
+    assert raw_total == mart_total > 0
+    est = con.execute("SELECT count(*) FROM raw.est_events").fetchone()[0]
+    assert est == con.execute("SELECT sum(events) FROM marts.est_by_quarter").fetchone()[0]
+    # weighted survey share recomputed independently in pandas for one cell
+    resp = con.execute("SELECT survey_year, weight, unsafe_evening FROM raw.survey_responses "
+                       "WHERE survey_year = 2025 AND unsafe_evening IS NOT NULL").df()
+    expected = (resp.weight * resp.unsafe_evening.astype(float)).sum() / resp.weight.sum()
+    n_eff = resp.weight.sum() ** 2 / (resp.weight ** 2).sum()
+    row = con.execute("SELECT share, n, ci_low, ci_high FROM marts.survey_by_year WHERE year = 2025 "
+                      "AND item = 'unsafe_evening' AND area_code = ''").fetchone()
+    assert row[0] == pytest.approx(expected, abs=1e-12)
+    assert row[1] == len(resp)
+    half = 1.959964 * (expected * (1 - expected) / n_eff) ** 0.5
+    assert row[2] == pytest.approx(expected - half) and row[3] == pytest.approx(expected + half)
+    # unplaceable crimes keep counting for the municipality
+    assert con.execute("SELECT sum(crimes) FROM marts.crime_by_quarter WHERE area_code = ''").fetchone()[0] > 0
+
+
+def _mart_fingerprint(con) -> dict[str, str]:
+    out = {}
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall():
+        df = con.execute(f'SELECT * FROM marts."{name}" ORDER BY ALL').df()
+        out[name] = hashlib.sha256(pd.util.hash_pandas_object(df, index=False).values.tobytes()).hexdigest()
+    return out
+
+
+def test_sample_and_refresh_twice_change_nothing(tmp_path):
+    home = tmp_path / "h"
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "refresh") == 0
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    counts1, marts1 = table_counts(con), _mart_fingerprint(con)
+    files1 = con.execute("SELECT sha256, path, status, rows_loaded FROM meta.files ORDER BY ALL").fetchall()
+    con.close()
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "refresh") == 0
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert table_counts(con) == counts1
+    assert _mart_fingerprint(con) == marts1
+    assert con.execute("SELECT sha256, path, status, rows_loaded FROM meta.files ORDER BY ALL").fetchall() == files1
+    con.close()
+
+
+def test_published_page_has_every_figure_offline_and_safe(sample_home):
+    site = sample_home / "site"
+    page = (site / "lagesbild-0486.html").read_text(encoding="utf-8")
+    expected = ["brott-kvartal", "brott-omrade", "est-kvartal", "est-platser", "oro-kvartal", "trygghet-trend"]
+    # survey figures per district only where a district has at least the policy's minimum n (30)
+    con = duckdb.connect(str(sample_home / "warehouse.duckdb"), read_only=True)
+    area_n = con.execute("SELECT max(n) FROM marts.survey_by_year WHERE area_code <> '' AND item = 'unsafe_evening' "
+                         "AND year = (SELECT max(year) FROM marts.survey_by_year)").fetchall()[0][0]
+    con.close()
+    if area_n >= 30:
+        expected.append("trygghet-omrade")
+    else:
+        assert 'id="fig-trygghet-omrade"' not in page
+    for fig_id in expected:
+        assert f'id="fig-{fig_id}"' in page, fig_id
+    assert page.count('class="plotly-graph-div"') == len(expected)
+    assert (site / "plotly.min.js").stat().st_size > 1_000_000
+    for html in site.glob("*.html"):
+        text = html.read_text(encoding="utf-8")
+        scripts = re.findall(r'<script[^>]*src="([^"]+)"', text)
+        assert all(not s.startswith(("http:", "https:", "//")) for s in scripts), html.name
+        assert "cdn." not in text.lower(), html.name
+        assert "<script>alert" not in text, html.name
+        assert not re.search(r"\b(19|20)?\d{6}[-+]\d{4}\b", text), html.name
+    # Swedish labels and period format
+    assert "kv. 1 2024" in page and "Anmälda brott" in page
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="lagesbild-0486.html"' in index and "Strängnäs" in index
+
+
+def test_cli_lists_verbs_and_prints_manifest_json(sample_home, capsys):
+    from pipelines.cli import build_parser
+
+    help_text = build_parser().format_help()
+    for verb in ("sample", "ingest", "files", "quarantine", "refresh", "publish"):
+        assert verb in help_text
+    assert run_cli("--home", str(sample_home), "files", "--json") == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["feed"] for r in records} == set(all_feeds())
+    assert all(r["rows_read"] == r["rows_loaded"] + r["rows_quarantined"] for r in records)
+    assert run_cli("--home", str(sample_home), "quarantine", "--json") == 0
+    q = json.loads(capsys.readouterr().out)
+    assert len(q) == 3 and {r["file_name"] for r in q} == {"brott_0486_2024.csv"}

@@ -1,0 +1,42 @@
+"""The sample generator: deterministic bytes, realistic volumes, the quirks it promises."""
+from __future__ import annotations
+
+import hashlib
+import zipfile
+from datetime import date
+
+import pandas as pd
+
+from sources.sample import generate
+
+
+def _digest(files: dict) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for paths in files.values() for p in paths}
+
+
+def test_same_arguments_give_identical_bytes(tmp_path):
+    a = generate(tmp_path / "a", first_year=2025, scale=0.05)
+    b = generate(tmp_path / "b", first_year=2025, scale=0.05)
+    assert _digest(a) == _digest(b)
+    xlsx = a["survey_responses"][0]
+    core = zipfile.ZipFile(xlsx).read("docProps/core.xml").decode()
+    # openpyxl would stamp the time of saving; the generator pins it so a re-run is "already loaded"
+    assert core.count("2026-01-01T00:00:00Z") == 2
+    assert all(i.date_time == (2026, 1, 1, 0, 0, 0) for i in zipfile.ZipFile(xlsx).infolist())
+
+
+def test_full_scale_volumes_are_those_of_a_municipality_of_39000(tmp_path):
+    files = generate(tmp_path, first_year=2024, last=date(2025, 12, 31), scale=1.0)
+    crime = pd.read_csv(files["crime_reports"][1], sep=";", dtype=str, encoding="utf-8-sig")
+    assert 2800 <= crime["Antal brott"].astype(int).sum() <= 4200  # ≈ 3 000 crimes a year
+    placeless = (crime["Områdeskod"].isna()).mean()
+    assert 0.015 <= placeless <= 0.05  # ≈ 3 % cannot be placed
+    est = pd.read_csv(files["est_events"][1], dtype=str)
+    hours = pd.to_datetime(est["Tidpunkt"]).dt.hour
+    gatherings = est["Underkategori"] == "Samling av personer"
+    assert hours[gatherings].between(18, 23).mean() > 0.6  # evening pattern
+    assert est["Plats"].value_counts().index[0] == "Övrig plats, Strängnäs tätort" or \
+        est["Plats"].value_counts().iloc[0] > len(est) * 0.05  # hot spots stand out
+    raw = files["concern_reports"][0].read_bytes()
+    raw.decode("cp1252")  # Windows-1252, as many case systems export
+    assert b"\xe5" in raw  # 'å' in Windows-1252
