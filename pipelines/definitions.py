@@ -17,7 +17,7 @@ from pipelines.resources import build_resources
 def build_definitions(home: Home | None = None) -> dg.Definitions:
     home = home or Home.resolve()
     refresh = dg.define_asset_job(
-        "refresh", selection=dg.AssetSelection.all(include_sources=False),
+        "refresh", selection=dg.AssetSelection.all(),
         description="Read new files in incoming/, rebuild staging and marts, run the quality checks, publish the site.")
     publish = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(SITE_KEY),
                                   description="Rebuild the published pages from the current marts.")

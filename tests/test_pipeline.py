@@ -146,3 +146,29 @@ def test_cli_lists_verbs_and_prints_manifest_json(sample_home, capsys):
     assert run_cli("--home", str(sample_home), "quarantine", "--json") == 0
     q = json.loads(capsys.readouterr().out)
     assert len(q) == 3 and {r["file_name"] for r in q} == {"brott_0486_2024.csv"}
+
+
+def test_materialize_a_feed_slice_with_dagster(tmp_path):
+    """dg.materialize on a subset of the real assets, in a temporary home (Dagster University style)."""
+    from pipelines.assets import all_assets
+    from pipelines.checks import all_checks
+    from pipelines.home import Home
+    from pipelines.resources import build_resources
+    from sources.sample import write_areas
+
+    home = Home(tmp_path)
+    write_areas(home.incoming)
+    wanted = {"ref/reference", "raw/areas", "staging/stg_areas", "marts/dim_areas"}
+    assets = [a for a in all_assets() if {k.to_user_string() for k in a.keys} & wanted]
+    checks = [c for c in all_checks() if any(k.asset_key.to_user_string() == "staging/stg_areas" for k in c.check_keys)]
+    result = dg.materialize([*assets, *checks], resources=build_resources(home))
+    assert result.success
+    mats = {e.asset_key.to_user_string(): e.materialization.metadata
+            for e in result.get_asset_materialization_events()}
+    assert mats["marts/dim_areas"]["rows"].value == 5
+    assert mats["raw/areas"]["rows_in_warehouse"].value == 5
+    evaluations = result.get_asset_check_evaluations()
+    assert evaluations and all(e.passed for e in evaluations)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    names = [r[0] for r in con.execute("SELECT municipality_name FROM marts.dim_areas").fetchall()]
+    assert set(names) == {"Strängnäs"}
