@@ -8,6 +8,7 @@ row, column, raw value and reason for every cell that broke the contract.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -19,7 +20,7 @@ import pandas as pd
 import yaml
 
 from sources.privacy import mask_personnummer_series
-from sources.taxonomy import allowed_values
+from sources.taxonomy import allowed_values, name_to_code
 
 SOURCES_DIR = Path(__file__).resolve().parent
 
@@ -105,6 +106,19 @@ class Profile:
     null_values: tuple[str, ...] = ("",)
     sheet: str | None = None
     path: Path | None = None
+    constants: dict[str, str] = field(default_factory=dict)       # column -> fixed value for every row
+    compose: dict[str, str] = field(default_factory=dict)         # column -> template with {Header} fields
+    patterns: dict[str, str] = field(default_factory=dict)        # column -> regex; group 1 is kept
+    lookups: dict[str, str] = field(default_factory=dict)         # column -> name list (names -> codes)
+    synthetic_key: dict[str, Any] = field(default_factory=dict)   # {column, from: [headers]}: stable id
+    signature: tuple[str, ...] = ()                               # headers that must all be present
+
+    def provided(self) -> set[str]:
+        """Contract columns filled without a header of their own."""
+        out = set(self.constants) | set(self.compose)
+        if self.synthetic_key:
+            out.add(self.synthetic_key["column"])
+        return out
 
     def match(self, headers: list[str], contract: Contract) -> tuple[dict[str, str], list[str]]:
         """Map contract columns to file headers. Returns (mapping, missing required contract columns)."""
@@ -115,11 +129,53 @@ class Profile:
                 if normalize_header(alt) in normalized:
                     mapping[col] = normalized[normalize_header(alt)]
                     break
-        missing = [c for c in contract.required if c not in mapping]
+        missing = [c for c in contract.required if c not in mapping and c not in self.provided()]
+        missing += [f"[{h}]" for h in self.signature if normalize_header(h) not in normalized]
+        for template in self.compose.values():
+            missing += [f"[{h}]" for h in re.findall(r"{([^}]+)}", template) if normalize_header(h) not in normalized]
+        if self.synthetic_key:
+            missing += [f"[{h}]" for h in self.synthetic_key.get("from", []) if normalize_header(h) not in normalized]
         return mapping, missing
 
     def expected_header(self, column: str) -> str:
+        if column.startswith("[") and column.endswith("]"):
+            return column[1:-1]
         return self.columns.get(column, (column,))[0]
+
+    def canonical_frame(self, frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
+        """The file's cells under contract column names, with constants, templates, patterns and keys applied."""
+        by_norm = {normalize_header(h): h for h in frame.columns}
+        out = pd.DataFrame({col: frame[header].astype("string") for col, header in mapping.items()}, index=frame.index)
+        for col, value in self.constants.items():
+            if col not in out.columns:
+                out[col] = pd.Series(str(value), index=frame.index, dtype="string")
+        for col, template in self.compose.items():
+            text = pd.Series(template, index=frame.index, dtype="string")
+            for f in re.findall(r"{([^}]+)}", template):
+                text = _substitute(text, "{" + f + "}", frame[by_norm[normalize_header(f)]])
+            out[col] = text
+        for col, pattern in self.patterns.items():
+            if col in out.columns:  # a value the pattern does not match is kept, so the type check reports it
+                extracted = out[col].str.extract(pattern, expand=False)
+                out[col] = extracted.where(extracted.notna(), out[col]).astype("string")
+        for col, list_name in self.lookups.items():
+            if col in out.columns:
+                names = name_to_code(list_name)
+                mapped = out[col].str.strip().str.casefold().map(names)
+                out[col] = mapped.where(mapped.notna(), out[col]).astype("string")
+        if self.synthetic_key:
+            headers = [by_norm[normalize_header(h)] for h in self.synthetic_key.get("from", [])]
+            joined = frame[headers].astype("string").fillna("").agg("\x1f".join, axis=1)
+            digest = joined.map(lambda v: hashlib.sha1(v.encode("utf-8")).hexdigest()[:16])
+            occurrence = digest.groupby(digest).cumcount() + 1
+            out[self.synthetic_key["column"]] = (digest + "-" + occurrence.astype(str)).astype("string")
+        return out
+
+
+
+def _substitute(text: pd.Series, placeholder: str, values: pd.Series) -> pd.Series:
+    vals = values.astype("string").fillna("").str.strip()
+    return pd.Series([t.replace(placeholder, v) for t, v in zip(text, vals)], index=text.index, dtype="string")
 
 
 def normalize_header(h: str) -> str:
@@ -177,9 +233,17 @@ def profile_from_dict(d: dict, path: Path | None = None) -> Profile:
     for key in ("date_formats", "datetime_formats", "null_values"):
         if key in d:
             kw[key] = tuple(str(v) for v in d[key])
+    for key in ("constants", "compose", "patterns", "lookups"):
+        unknown_cols = set(d.get(key) or {}) - set(contract.column_names)
+        if unknown_cols:
+            raise ContractError(f"{path}: {key} names unknown contract columns {sorted(unknown_cols)}")
     return Profile(name=d["name"], feed=d["feed"], title=d.get("title", d["name"]), columns=cols,
                    value_maps={k: {str(a): b for a, b in v.items()} for k, v in (d.get("value_maps") or {}).items()},
-                   sheet=d.get("sheet"), path=path, **kw)
+                   sheet=d.get("sheet"), path=path,
+                   constants={k: str(v) for k, v in (d.get("constants") or {}).items()},
+                   compose=dict(d.get("compose") or {}), patterns=dict(d.get("patterns") or {}),
+                   lookups=dict(d.get("lookups") or {}), synthetic_key=dict(d.get("synthetic_key") or {}),
+                   signature=tuple(d.get("signature") or ()), **kw)
 
 
 @lru_cache(maxsize=None)
@@ -217,15 +281,38 @@ def _parse_number(s: pd.Series) -> pd.Series:
     return pd.to_numeric(t, errors="coerce")
 
 
+LOCAL_TZ = "Europe/Stockholm"
+_HAS_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
+
+
+def _naive_local(parsed: pd.Series) -> pd.Series:
+    """Timestamps with an offset become Swedish local time without offset (what the pages show)."""
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
+    return parsed.astype("datetime64[us]")
+
+
 def _parse_dates(s: pd.Series, formats: tuple[str, ...]) -> pd.Series:
     out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
     rest = s.notna()
     for fmt in formats:
         if not rest.any():
             break
-        parsed = pd.to_datetime(s[rest], format=fmt, errors="coerce")
-        out.loc[parsed.index] = out.loc[parsed.index].fillna(parsed.astype("datetime64[us]"))
+        parsed = _naive_local(pd.to_datetime(s[rest], format=fmt, errors="coerce", utc="%z" in fmt))
+        out.loc[parsed.index] = out.loc[parsed.index].fillna(parsed)
         rest = s.notna() & out.isna()
+    return out
+
+
+def _parse_iso(s: pd.Series) -> pd.Series:
+    """ISO 8601 fallback; values with an offset are converted to local time, naive values kept as they are."""
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
+    offset = s.str.contains(_HAS_OFFSET, regex=True).fillna(False).astype(bool)
+    if offset.any():
+        out.loc[offset] = _naive_local(pd.to_datetime(s[offset], format="ISO8601", errors="coerce", utc=True))
+    naive = ~offset & s.notna()
+    if naive.any():
+        out.loc[naive] = pd.to_datetime(s[naive], format="ISO8601", errors="coerce").astype("datetime64[us]")
     return out
 
 
@@ -302,7 +389,7 @@ def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, prof
             if col.type == "datetime":
                 rest = present & value.isna()
                 if rest.any():
-                    value.loc[rest] = pd.to_datetime(s[rest], format="ISO8601", errors="coerce").astype("datetime64[us]")
+                    value.loc[rest] = _parse_iso(s[rest])
             bad = present & value.isna()
             fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS[col.type]}")
             present &= ~bad

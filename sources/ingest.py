@@ -245,7 +245,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
             raise
         return result
 
-    canonical = pd.DataFrame({col: table.frame[header] for col, header in mapping.items()})
+    canonical = prof.canonical_frame(table.frame, mapping)
     coerced = coerce(canonical, table.row_numbers, contract, prof)
     rows_read = len(table.frame)
     assert rows_read == len(coerced.rows) + coerced.quarantined_rows, "row conservation violated"

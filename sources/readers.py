@@ -247,6 +247,8 @@ def _read_json(path: Path, text: str, encoding: str) -> RawTable:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileRejected(path, f"JSON-filen är trasig ({exc.msg}).", "Hämta filen på nytt.", row=exc.lineno) from exc
+    if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
+        return _read_geojson(path, doc, encoding)
     records = doc
     if isinstance(doc, dict):
         lists = [v for v in doc.values() if isinstance(v, list) and v and isinstance(v[0], dict)]
@@ -255,11 +257,46 @@ def _read_json(path: Path, text: str, encoding: str) -> RawTable:
         raise FileRejected(path, "JSON-filen innehåller inga poster.", "Kontrollera att exporten inte blev tom.")
     if not all(isinstance(r, dict) for r in records):
         raise FileRejected(path, "JSON-filen är inte en lista med poster.", "Använd en export där varje post är ett objekt.")
-    frame = pd.json_normalize(records, sep=".")
+    info = {"encoding": encoding, "records": len(records)}
+    nested = [k for k, v in records[0].items() if isinstance(v, list) and v and isinstance(v[0], dict)]
+    if len(nested) == 1 and all(isinstance(r.get(nested[0]), list) for r in records):
+        # one nested list of records per item (e.g. an event's versions): one row per nested record
+        key = nested[0]
+        meta = [k for k, v in records[0].items() if k != key and not isinstance(v, (list, dict))]
+        frame = pd.json_normalize(records, record_path=key, meta=meta, meta_prefix="parent.", sep=".")
+        info["exploded"] = key
+    else:
+        frame = pd.json_normalize(records, sep=".")
     frame = frame.apply(lambda s: s.map(lambda v: "" if v is None or (isinstance(v, float) and pd.isna(v))
                                         else (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else _cell_text(v))))
     return RawTable(frame=frame.astype("string"), row_numbers=pd.Series(range(1, len(frame) + 1), dtype="int64"),
-                    format="json", info={"encoding": encoding, "records": len(frame)})
+                    format="json", info=info)
+
+
+def _read_geojson(path: Path, doc: dict, encoding: str) -> RawTable:
+    from sources.geo import centroid, sweref99tm_to_wgs84
+
+    features = doc.get("features") or []
+    if not features:
+        raise FileRejected(path, "GeoJSON-filen innehåller inga områden (features).", "Kontrollera exporten.")
+    crs = str(((doc.get("crs") or {}).get("properties") or {}).get("name", ""))
+    projected = "3006" in crs
+    if crs and not projected and "4326" not in crs and "CRS84" not in crs:
+        raise FileRejected(path, f"koordinatsystemet {crs} stöds inte.",
+                           "Exportera i WGS 84 (EPSG:4326) eller SWEREF 99 TM (EPSG:3006).")
+    rows = []
+    for f in features:
+        props = {k: _cell_text(v) for k, v in (f.get("properties") or {}).items()}
+        c = centroid(f.get("geometry") or {})
+        lat = lon = ""
+        if c is not None:
+            la, lo = sweref99tm_to_wgs84(c[1], c[0]) if projected else (c[1], c[0])
+            lat, lon = f"{la:.6f}", f"{lo:.6f}"
+        props.update({"geometry.type": (f.get("geometry") or {}).get("type", ""), "centroid.lat": lat, "centroid.lon": lon})
+        rows.append(props)
+    frame = pd.DataFrame(rows).fillna("").astype("string")
+    return RawTable(frame=frame, row_numbers=pd.Series(range(1, len(frame) + 1), dtype="int64"), format="geojson",
+                    info={"encoding": encoding, "features": len(frame), "crs": crs or "EPSG:4326"})
 
 
 def _read_parquet(path: Path, data: bytes) -> RawTable:

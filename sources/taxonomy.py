@@ -33,6 +33,8 @@ def read_reference(name: str) -> list[dict[str, str]]:
 
 @lru_cache(maxsize=None)
 def allowed_values(list_name: str) -> frozenset[str]:
+    if list_name == "geographies":
+        return frozenset(geographies())
     if list_name not in _LISTS:
         raise KeyError(f"unknown reference list {list_name!r}; known: {sorted(_LISTS)}")
     file, column, flt = _LISTS[list_name]
@@ -40,6 +42,42 @@ def allowed_values(list_name: str) -> frozenset[str]:
     if flt:
         rows = [r for r in rows if r[flt[0]] == flt[1]]
     return frozenset(r[column] for r in rows)
+
+
+COUNTRY_CODE = "00"
+COUNTRY_NAMES = ("Hela landet", "Riket", "Sverige", "Hela riket")
+
+
+@lru_cache(maxsize=None)
+def geographies() -> dict[str, tuple[str, str]]:
+    """Every geography a figure can belong to: code -> (level, name). Levels: kommun, län, riket."""
+    out: dict[str, tuple[str, str]] = {COUNTRY_CODE: ("riket", "Hela landet")}
+    for r in read_reference("municipalities"):
+        out[r["municipality_code"]] = ("kommun", r["municipality_name"])
+        out[r["county_code"]] = ("län", r["county_name"])
+    return out
+
+
+@lru_cache(maxsize=None)
+def name_to_code(list_name: str) -> dict[str, str]:
+    """Case-folded names (in the forms exports use) -> code, for profile ``lookups``."""
+    names: dict[str, str] = {}
+    rows = read_reference("municipalities")
+    if list_name in ("municipalities", "geographies"):
+        for r in rows:
+            code, name = r["municipality_code"], r["municipality_name"]
+            for form in (name, f"{name} kommun", f"{name}s kommun", code):
+                names.setdefault(form.casefold(), code)
+    if list_name == "geographies":
+        for r in rows:
+            county = r["county_name"]  # "Dalarnas län"
+            for form in (county, county.removesuffix(" län"), county.removesuffix("s län"), r["county_code"]):
+                names.setdefault(form.casefold(), r["county_code"])
+        for form in COUNTRY_NAMES:
+            names[form.casefold()] = COUNTRY_CODE
+    if not names:
+        raise KeyError(f"unknown name list {list_name!r}")
+    return names
 
 
 def municipality_name(code: str) -> str:

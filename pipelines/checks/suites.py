@@ -101,7 +101,11 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
     _, batch_definition = _context()
     gsuite = gx.ExpectationSuite(name=f"lagesbild_{suite.feed}")
     specs = []
+    custom: list[Outcome] = []
     for spec in suite.expectations:
+        if spec["type"] in CUSTOM:
+            custom.append(CUSTOM[spec["type"]](frame, spec))
+            continue
         kwargs = {k: v for k, v in spec.items() if k not in ("type", "severity")}
         for key in ("value_set", "min_value", "max_value"):
             if key in kwargs:
@@ -116,6 +120,8 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
         cls = getattr(gx.expectations, _class_name(spec["type"]))
         gsuite.add_expectation(cls(**kwargs))
         specs.append(spec)
+    if not specs:
+        return custom
     data = frame.reset_index(drop=True)
     # GE's pandas engine handles numpy dtypes best: hand it object/float columns instead of pandas' extension types
     data = data.astype({c: object for c in data.columns if isinstance(data[c].dtype, pd.StringDtype)})
@@ -137,7 +143,45 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
             success=bool(r.success), unexpected_count=int(res.get("unexpected_count") or 0),
             element_count=int(res.get("element_count") or 0),
             examples=examples, rows=rows))
-    return outcomes
+    return outcomes + custom
+
+
+def plausible_volume(frame: pd.DataFrame, spec: dict) -> Outcome:
+    """The latest complete month per group against the median of the ``window`` months before it.
+
+    Fails when it is more than ``max_factor`` times larger or smaller: a half-exported file, a doubled load or a
+    changed registration routine. Months with no rows count as zero. The current (incomplete) month is skipped.
+    """
+    column, group_by = spec["column"], spec.get("group_by")
+    window, factor = int(spec.get("window", 12)), float(spec.get("max_factor", 3))
+    outcome = Outcome(expectation=spec["type"], column=column, severity=spec.get("severity", "warn"), success=True)
+    if frame.empty or column not in frame.columns:
+        return outcome
+    data = frame[[c for c in (column, group_by, spec.get("count_column")) if c]].dropna(subset=[column]).copy()
+    data["_month"] = pd.to_datetime(data[column]).dt.to_period("M")
+    data["_n"] = data[spec["count_column"]].astype(float) if spec.get("count_column") else 1.0
+    groups = data.groupby(group_by) if group_by else [("alla", data)]
+    current = pd.Timestamp(date.today()).to_period("M")
+    for key, part in groups:
+        monthly = part.groupby("_month")["_n"].sum()
+        months = pd.period_range(monthly.index.min(), monthly.index.max(), freq="M")
+        monthly = monthly.reindex(months, fill_value=0.0)
+        monthly = monthly[monthly.index < current]
+        if len(monthly) < window + 1:
+            continue
+        last, before = monthly.iloc[-1], monthly.iloc[-window - 1:-1]
+        median = float(before.median())
+        outcome.element_count += 1
+        if median > 0 and (last > factor * median or last < median / factor):
+            outcome.success = False
+            outcome.unexpected_count += 1
+            outcome.rows.append(f"{key}: {monthly.index[-1]} = {last:.0f} mot median {median:.0f} "
+                                f"för de {window} månaderna före")
+            outcome.examples.append(f"{key} {monthly.index[-1]}")
+    return outcome
+
+
+CUSTOM = {"lagesbild_expect_plausible_volume": plausible_volume}
 
 
 _SLUG = re.compile(r"[^a-z0-9_]+")
