@@ -62,3 +62,32 @@ def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
         con.rollback()
         raise
     return int(n)
+
+
+def ordered(models: list[Model] | None = None) -> list[Model]:
+    """Models in dependency order (a model after every model it reads)."""
+    models = models if models is not None else discover()
+    by_key = {(m.layer, m.name): m for m in models}
+    done: list[Model] = []
+    seen: set = set()
+
+    def visit(m: Model, path: tuple = ()) -> None:
+        key = (m.layer, m.name)
+        if key in seen:
+            return
+        if key in path:
+            raise ValueError(f"models depend on each other in a cycle: {' -> '.join('.'.join(k) for k in path + (key,))}")
+        for ref in m.refs:
+            if ref in by_key:
+                visit(by_key[ref], path + (key,))
+        seen.add(key)
+        done.append(m)
+
+    for m in models:
+        visit(m)
+    return done
+
+
+def run_all(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Build every model in dependency order (what the Dagster graph does, without Dagster)."""
+    return {f"{m.layer}.{m.name}": run_model(con, m) for m in ordered()}
