@@ -31,6 +31,11 @@ TYPE_WORDS = {"integer": "ett heltal", "number": "ett tal", "date": "ett datum (
               "datetime": "en tidpunkt (ÅÅÅÅ-MM-DD TT:MM)", "month": "en månad (ÅÅÅÅ-MM)",
               "boolean": "ja/nej"}
 
+LIST_LABELS = {"municipalities": "kommunkoder", "crime_codes": "brottskoder", "est_categories": "EST-kategorier",
+               "est_subcategories": "EST-underkategorier", "concern_reasons": "skäl för orosanmälan",
+               "concern_age_bands": "åldersgrupper 0-12, 13-17, 18-20",
+               "population_age_bands": "åldersgrupper 0-17, 18-64, 65-w, total",
+               "geographies": "kommun-, länskoder och 00 för riket", "survey_items": "enkätfrågor"}
 TRUE_WORDS = {"1", "ja", "j", "true", "sant", "yes", "y", "x"}
 FALSE_WORDS = {"0", "nej", "n", "false", "falskt", "no"}
 _WS = re.compile(r"[\s\u00a0\u202f]+")
@@ -330,9 +335,12 @@ def _parse_boolean(s: pd.Series) -> pd.Series:
 
 
 def _fmt(v: Any) -> str:
+    """A number as a Swedish reader writes it: 100 000, 69,5."""
     if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+        v = int(v)
+    if isinstance(v, int):
+        return f"{v:,}".replace(",", "\u00a0")
+    return str(v).replace(".", ",")
 
 
 def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, profile: Profile,
@@ -425,7 +433,7 @@ def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, prof
         allowed = col.allowed_set()
         if allowed is not None:
             unknown = present & ~s.isin(allowed)
-            listname = col.allowed_from or "tillåtna värden"
+            listname = LIST_LABELS.get(col.allowed_from, col.allowed_from) if col.allowed_from else "tillåtna värden"
             if col.allowed is not None and len(col.allowed) <= 8:
                 listname = ", ".join(col.allowed)
             fail(unknown, col.name, raw, pd.Series(f"okänt värde; finns inte i kodlistan ({listname})", index=index))

@@ -33,6 +33,7 @@ IDENTIFYING_HEADER = re.compile(
     r"\bnamn\b|\bname\b|klient|barn\s*-?id|person\s*-?id|individ|ärende\s*-?id|arende\s*-?id)", re.IGNORECASE)
 
 Progress = Callable[[str], None]
+MAX_PROFILES_IN_MESSAGE = 3
 
 STATUS_LABELS = {"loaded": "inläst", "already_loaded": "redan inläst", "replaced": "ersatt av nyare fil",
                  "rejected": "avvisad"}
@@ -156,9 +157,13 @@ def _resolve_profile(path: Path, table: RawTable, feed: str | None, profile_name
                 raise FileRejected(path, f"filen ser ut att vara en fil för flödet \"{contract.feed}\" "
                                    f"({contract.title}), inte för \"{feed}\".",
                                    f"Lägg filen i incoming/{contract.feed}/ eller ange --feed {contract.feed}.")
+    closest = sorted(scored, key=lambda s: (len(set(s[3])), -len(s[2]), s[1].name))
+    shown_profiles = closest[:MAX_PROFILES_IN_MESSAGE]
     tried = "; ".join(
-        f"{p.name}: saknar " + ", ".join(f"\"{p.expected_header(m)}\"" for m in missing)
-        for _, p, _, missing in scored) or "inga profiler"
+        f"{p.name}: saknar " + ", ".join(f"\"{h}\"" for h in dict.fromkeys(p.expected_header(m) for m in missing))
+        for _, p, _, missing in shown_profiles) or "inga profiler"
+    if len(closest) > len(shown_profiles):
+        tried += f" (och {len(closest) - len(shown_profiles)} profiler till som passar sämre)"
     shown = ", ".join(f"\"{h}\"" for h in headers[:12]) + (" …" if len(headers) > 12 else "")
     raise FileRejected(path, f"ingen profil känner igen filens rubriker ({shown}). Provade: {tried}.",
                        "Kontrollera att rätt fil exporterats med rubrikrad, eller lägg till en profil "

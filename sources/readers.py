@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -134,6 +135,16 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
+def _delimiter_from_header(lines: list[str], header_matcher: HeaderMatcher | None) -> str | None:
+    """The delimiter under which a known profile recognises a header row (robust to decimal commas in data)."""
+    if header_matcher is None:
+        return None
+    for d in DELIMITERS:
+        if any(header_matcher([c.strip() for c in r]) for r in csv.reader(lines, delimiter=d) if len(r) > 1):
+            return d
+    return None
+
+
 def _find_header(rows: list[list[str]], header_matcher: HeaderMatcher | None) -> int:
     if header_matcher is not None:
         for i, r in enumerate(rows):
@@ -161,7 +172,7 @@ def _dedupe(headers: Iterable[str]) -> list[str]:
 
 def _read_csv(path: Path, text: str, encoding: str, header_matcher: HeaderMatcher | None) -> RawTable:
     lines = _split_lines(text, SCAN_LINES)
-    delimiter = sniff_delimiter(lines)
+    delimiter = _delimiter_from_header(lines, header_matcher) or sniff_delimiter(lines)
     rows = list(csv.reader(lines, delimiter=delimiter))
     hidx = _find_header(rows, header_matcher)
     # line number of the header: count physical lines before it (quoted newlines in title rows are rare)
@@ -179,10 +190,12 @@ def _read_csv(path: Path, text: str, encoding: str, header_matcher: HeaderMatche
                             na_filter=False, skip_blank_lines=False, engine="c", quotechar='"',
                             names=range(len(headers)), index_col=False)
     except pd.errors.ParserError as exc:
-        msg = str(exc)
-        raise FileRejected(path, f"raderna har olika antal kolumner ({msg}).",
-                           f"Kontrollera att filen är avgränsad med {DELIMITER_NAMES[delimiter]} och att "
-                           "textfält med avgränsare står inom citattecken.") from exc
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        row = header_line + int(m.group(2)) if m else None
+        what = (f"raden har {m.group(3)} fält men rubrikraden har {len(headers)}." if m
+                else "raderna har olika antal fält.")
+        raise FileRejected(path, what, f"Kontrollera att filen är avgränsad med {DELIMITER_NAMES[delimiter]} och att "
+                           "textfält som innehåller avgränsaren står inom citattecken.", row=row) from exc
     frame.columns = headers
     row_numbers = pd.Series(range(header_line + 1, header_line + 1 + len(frame)), index=frame.index, dtype="int64")
     blank = (frame == "").all(axis=1)
@@ -246,7 +259,8 @@ def _read_json(path: Path, text: str, encoding: str) -> RawTable:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise FileRejected(path, f"JSON-filen är trasig ({exc.msg}).", "Hämta filen på nytt.", row=exc.lineno) from exc
+        raise FileRejected(path, f"JSON-filen är trasig eller avklippt (fel vid tecken {exc.colno}).",
+                           "Hämta filen på nytt.", row=exc.lineno) from exc
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         return _read_geojson(path, doc, encoding)
     records = doc

@@ -1,0 +1,87 @@
+"""Property tests (hypothesis) on the readers and the Swedish number parser."""
+from __future__ import annotations
+
+import csv
+import io
+
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sources.contract import _parse_number
+from sources.readers import read_file
+
+LETTERS = "abcdefghijklmnopqrstuvwxyzåäöÅÄÖé0123456789 -_./:()"
+DELIMS = [";", ",", "\t"]
+ENCODINGS = [("utf-8", False), ("utf-8", True), ("cp1252", False)]
+
+
+def _table(draw, alphabet: str):
+    ncols = draw(st.integers(2, 6))
+    headers = [f"Kolumn {i + 1}" for i in range(ncols)]
+    cell = st.text(alphabet=alphabet, min_size=1, max_size=12).map(str.strip).filter(bool)
+    rows = draw(st.lists(st.lists(cell, min_size=ncols, max_size=ncols), min_size=1, max_size=15))
+    return headers, rows
+
+
+def _write(path, headers, rows, delimiter, encoding, bom, titles):
+    buf = io.StringIO()
+    for t in titles:
+        buf.write(t + "\r\n")
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
+    w.writerow(headers)
+    w.writerows(rows)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + buf.getvalue().encode(encoding))
+
+
+settings.register_profile("ci", max_examples=60, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.load_profile("ci")
+
+
+@given(data=st.data())
+def test_any_cells_round_trip_when_a_profile_knows_the_header(tmp_path, data):
+    """Cells may contain the other delimiters and quotes; the known header decides the dialect."""
+    headers, rows = _table(data.draw, LETTERS + ";,\t\"")
+    delimiter = data.draw(st.sampled_from(DELIMS))
+    encoding, bom = data.draw(st.sampled_from(ENCODINGS))
+    titles = data.draw(st.lists(st.sampled_from(["Brottsstatistik", "Uttag 2026-10-01", ""]), max_size=2))
+    path = tmp_path / "f.csv"
+    _write(path, headers, rows, delimiter, encoding, bom, titles)
+    table = read_file(path, header_matcher=lambda cells: cells[:2] == headers[:2])
+    assert table.headers == headers
+    assert table.frame.astype(str).values.tolist() == rows
+    assert table.info["delimiter"] == delimiter
+    assert table.row_numbers.tolist() == list(range(len(titles) + 2, len(titles) + 2 + len(rows)))
+
+
+@given(data=st.data())
+def test_unambiguous_files_round_trip_without_a_profile(tmp_path, data):
+    headers, rows = _table(data.draw, LETTERS)
+    delimiter = data.draw(st.sampled_from(DELIMS))
+    encoding, bom = data.draw(st.sampled_from(ENCODINGS))
+    path = tmp_path / "f.csv"
+    _write(path, headers, rows, delimiter, encoding, bom, [])
+    table = read_file(path)
+    assert table.headers == headers and table.frame.astype(str).values.tolist() == rows
+    assert table.info["encoding"] == ("utf-8-sig" if bom else encoding) or (
+        encoding == "cp1252" and table.info["encoding"] == "utf-8")  # pure ASCII is valid UTF-8 too
+
+
+@given(st.decimals(min_value=-10**9, max_value=10**9, places=2, allow_nan=False))
+def test_swedish_number_formats_parse_back(value):
+    x = float(value)
+    plain = f"{x:.2f}"
+    swedish = f"{x:,.2f}".replace(",", "\u00a0").replace(".", ",")
+    spaced = swedish.replace("\u00a0", " ")
+    parsed = _parse_number(pd.Series([plain, swedish, spaced], dtype="string"))
+    assert all(abs(p - x) < 1e-6 for p in parsed)
+
+
+def test_decimal_commas_do_not_fool_the_delimiter_detection(tmp_path):
+    """More decimal commas than semicolons on every row: the header still decides."""
+    path = tmp_path / "pop.csv"
+    path.write_text("Kommunkod;Områdeskod;År;Ålder;Folkmängd\n" + "0486;0486-01;2024;0-17 år;1,5,2,5,3,5\n" * 3,
+                    encoding="utf-8")
+    table = read_file(path, header_matcher=lambda c: "Folkmängd" in c)
+    assert table.info["delimiter"] == ";" and table.headers[-1] == "Folkmängd"
