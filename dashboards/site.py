@@ -5,7 +5,9 @@ Jinja's autoescape; figure JSON is escaped by Plotly. Files are written atomical
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +33,11 @@ FEED_LABELS = {
     "population": "Folkmängd",
     "areas": "Områden",
 }
+FEED_LABELS.update({
+    "polisen_events": "Polisens händelser (polisen.se)", "bra_stats": "Brås statistik (aggregat)",
+    "bra_indicators": "Brås indikatorer för kommuners lägesbild", "survey_aggregates": "Trygghetsmätning (andelar)",
+    "activity_log": "Aktivitetslogg",
+})
 STATUS_LABELS = {"loaded": "inläst", "already_loaded": "redan inläst", "replaced": "ersatt", "rejected": "avvisad"}
 
 
@@ -59,6 +66,7 @@ class SiteData:
     checks: pd.DataFrame
     quarantine: pd.DataFrame
     municipalities: dict[str, str]            # code -> name
+    suites: list[dict]                        # {feed, table, row_id, path, expectations: [spec]}
     survey_labels: dict[str, str]
     concern_reason_labels: dict[str, str]
     published_at: datetime
@@ -286,10 +294,45 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
         title="Datakvalitet", published=published, plotly_js=None, **quality))
     result.pages["datakvalitet.html"] = out_dir / "datakvalitet.html"
     result.figures["datakvalitet.html"] = []
+    _write(out_dir / "datadocs.html", env.get_template("datadocs.html").render(
+        title="Data Docs – kvalitetskontroller", published=published, plotly_js=None, suites=datadocs_context(data)))
+    result.pages["datadocs.html"] = out_dir / "datadocs.html"
+    result.figures["datadocs.html"] = []
     _write(result.index, env.get_template("index.html").render(
         title="Lägesbild – publicerade sidor", pages=pages, published=published, plotly_js=None,
         failed_checks=quality["failed_errors"], rejected=quality["rejected"]))
     return result
+
+
+def anchor(feed: str, expectation: str, column: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", f"{feed}-{expectation}-{column}".lower()).strip("-")
+
+
+def datadocs_context(data: SiteData) -> list[dict]:
+    results = {}
+    checked = {}
+    for r in data.checks.itertuples() if not data.checks.empty else []:
+        results[(r.feed, r.expectation, r.column_name)] = r
+        checked[r.feed] = max(checked.get(r.feed, r.checked_at), r.checked_at)
+    out = []
+    for suite in data.suites:
+        rows = []
+        for spec in suite["expectations"]:
+            column = spec.get("column") or ",".join(spec.get("column_list", [])) or "(tabell)"
+            r = results.get((suite["feed"], spec["type"], column))
+            settings = ", ".join(f"{k}={v}" for k, v in spec.items() if k not in ("type", "severity"))
+            offending = json.loads(r.rows) if r is not None and r.rows else []
+            rows.append({
+                "anchor": anchor(suite["feed"], spec["type"], column), "type": spec["type"], "settings": settings,
+                "severity": "blockerande" if spec.get("severity", "error") == "error" else "varning",
+                "ok": None if r is None else bool(r.success),
+                "unexpected": "" if r is None else f"{fmt_int(r.unexpected_count)} av {fmt_int(r.element_count)}",
+                "examples": "" if r is None or r.success else r.detail, "rows": "; ".join(offending[:20])})
+        out.append({"feed": suite["feed"], "label": FEED_LABELS.get(suite["feed"], suite["feed"]),
+                    "table": suite["table"], "path": suite["path"], "row_id": ", ".join(suite["row_id"]),
+                    "checked_at": fmt_date(pd.Timestamp(checked[suite["feed"]]).to_pydatetime())
+                    if suite["feed"] in checked else "aldrig", "expectations": rows})
+    return out
 
 
 def quality_context(data: SiteData) -> dict:
@@ -304,6 +347,7 @@ def quality_context(data: SiteData) -> dict:
     checks = []
     for r in data.checks.sort_values(["feed", "severity", "expectation"]).itertuples() if not data.checks.empty else []:
         checks.append({"feed": FEED_LABELS.get(r.feed, r.feed), "expectation": r.expectation, "column": r.column_name,
+                       "href": f"datadocs.html#{anchor(r.feed, r.expectation, r.column_name)}",
                        "severity": "blockerande" if r.severity == "error" else "varning", "ok": bool(r.success),
                        "detail": r.detail})
     quarantine = data.quarantine.head(200)

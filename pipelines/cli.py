@@ -161,13 +161,22 @@ def _run_job(home: Home, job_name: str) -> int:
         for ev in result.all_events:
             if ev.is_step_failure:
                 err = ev.step_failure_data.error
-                msg = err.cause.message if err and err.cause else (err.message if err else "okänt fel")
-                log.error("FEL i steget %s: %s", ev.step_key, msg.strip().splitlines()[-1] if msg else "")
+                log.error("FEL i steget %s: %s", ev.step_key, _error_line(err))
         log.error("Uppdateringen avbröts efter %.1f s. Publicerade sidor är oförändrade.", time.perf_counter() - t0)
         return 1
     index = home.site / "index.html"
     log.info("Klart på %.1f s. Öppna %s", time.perf_counter() - t0, index)
     return 0
+
+
+def _error_line(err) -> str:
+    """The line of a step failure a coordinator can read: the innermost cause's message, not the traceback."""
+    while err is not None and err.cause is not None:
+        err = err.cause
+    if err is None:
+        return "okänt fel"
+    lines = [ln.strip() for ln in err.message.strip().splitlines() if ln.strip() and set(ln.strip()) - set("^~ ")]
+    return lines[-1] if lines else err.message.strip()
 
 
 def cmd_refresh(args, home: Home) -> int:
@@ -178,6 +187,14 @@ def cmd_refresh(args, home: Home) -> int:
 def cmd_publish(args, home: Home) -> int:
     log.info("Publicerar sidorna från lagret…")
     return _run_job(home, "publish")
+
+
+def cmd_bench(args, home: Home) -> int:
+    from pipelines.bench import bench_ingest
+
+    if args.what == "ingest":
+        return bench_ingest(args.rows)
+    return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -215,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("publish", help="rebuild the published pages from the current warehouse")
     s.set_defaults(func=cmd_publish)
+    s = sub.add_parser("bench", help="benchmarks that print figures (not tests)")
+    s.add_argument("what", choices=["ingest"], help="ingest: N generated crime rows from one CSV")
+    s.add_argument("--rows", type=int, default=1_000_000)
+    s.set_defaults(func=cmd_bench)
     return p
 
 

@@ -12,6 +12,7 @@ from pipelines.assets import SITE_KEY, all_assets
 from pipelines.checks import all_checks
 from pipelines.home import Home
 from pipelines.resources import build_resources
+from pipelines.sensors import incoming_files, quarterly_refresh
 
 
 def build_definitions(home: Home | None = None) -> dg.Definitions:
@@ -25,6 +26,8 @@ def build_definitions(home: Home | None = None) -> dg.Definitions:
         assets=all_assets(),
         asset_checks=all_checks(),
         jobs=[refresh, publish],
+        sensors=[incoming_files],
+        schedules=[quarterly_refresh],
         resources=build_resources(home),
         executor=dg.in_process_executor,
     )

@@ -134,6 +134,11 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
         assert not re.search(r"\b(19|20)?\d{6}[-+]\d{4}\b", text), html.name
     # Swedish labels and period format
     assert "kv. 1 2024" in page and "Anmälda brott" in page
+    # every check on the quality page links to its entry in the offline Data Docs
+    quality = (site / "datakvalitet.html").read_text(encoding="utf-8")
+    docs = (site / "datadocs.html").read_text(encoding="utf-8")
+    anchors = re.findall(r'href="datadocs.html#([^"]+)"', quality)
+    assert anchors and all(f'id="{a}"' in docs for a in anchors)
     index = (site / "index.html").read_text(encoding="utf-8")
     assert 'href="lagesbild-0486.html"' in index and "Strängnäs" in index
 

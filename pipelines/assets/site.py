@@ -9,7 +9,9 @@ from dagster_duckdb import DuckDBResource
 
 from dashboards.policy import load_policy
 from dashboards.site import SiteData, build_site
+from pipelines.checks.suites import load_suite
 from pipelines.models import discover
+from sources.contract import all_feeds
 from pipelines.resources import LagesbildHome
 from sources.ingest import ensure_schema
 from sources.taxonomy import read_reference
@@ -17,11 +19,21 @@ from sources.taxonomy import read_reference
 progress = logging.getLogger("lagesbild")
 MART_KEYS = [dg.AssetKey(["marts", m.name]) for m in discover() if m.layer == "marts"]
 SITE_FEEDS_MARTS = ["crime_by_quarter", "est_by_quarter", "concern_by_quarter", "survey_by_year"]
+SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas"]
+
+
+class WarehouseNotReady(RuntimeError):
+    pass
 
 
 def load_site_data(con) -> SiteData:
     ensure_schema(con)
-    marts = {m.name: con.execute(f'SELECT * FROM marts."{m.name}"').df() for m in discover() if m.layer == "marts"}
+    existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+    missing = [m for m in SITE_MARTS if m not in existing]
+    if missing:
+        raise WarehouseNotReady(f"Lagret saknar tabellerna {', '.join('marts.' + m for m in missing)}. "
+                                "Kör `lagesbild refresh` först.")
+    marts = {name: con.execute(f'SELECT * FROM marts."{name}"').df() for name in SITE_MARTS}
     codes = sorted(set().union(*[set(marts[name]["municipality_code"]) for name in SITE_FEEDS_MARTS]))
     names = {r["municipality_code"]: r["municipality_name"] for r in read_reference("municipalities")}
     return SiteData(
@@ -30,6 +42,9 @@ def load_site_data(con) -> SiteData:
         checks=con.execute("SELECT * FROM meta.check_results").df(),
         quarantine=con.execute("SELECT * FROM meta.quarantine ORDER BY feed, file_name, row_number").df(),
         municipalities={c: names.get(c, c) for c in codes},
+        suites=[{"feed": s.feed, "table": s.table, "row_id": s.row_id, "expectations": s.expectations,
+                 "path": str(s.path.relative_to(s.path.parents[2]))}
+                for s in (load_suite(f) for f in all_feeds()) if s is not None],
         survey_labels={r["item"]: r["label"] for r in read_reference("survey_items")},
         concern_reason_labels={r["reason"]: r["label"] for r in read_reference("concern_reasons")},
         published_at=datetime.now(ZoneInfo("Europe/Stockholm")).replace(tzinfo=None, microsecond=0),

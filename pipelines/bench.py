@@ -1,0 +1,66 @@
+"""Benchmarks (commands, not tests): ``lagesbild bench ingest --rows N``.
+
+Ingestion: N generated crime-report rows in one CSV (semicolon, UTF-8 with BOM, the shipped profile) are loaded by
+``lagesbild ingest`` in a child process; wall time, rows/s and the child's peak RSS are printed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sources.taxonomy import read_reference
+
+
+def write_crime_csv(path: Path, rows: int, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    codes = np.array([r["crime_code"] for r in read_reference("crime_codes")])
+    days = pd.Timestamp("2016-01-01") + pd.to_timedelta(rng.integers(0, 3650, rows), unit="D")
+    lag = pd.to_timedelta(rng.geometric(0.45, rows) - 1, unit="D")
+    frame = pd.DataFrame({
+        "Diarienummer": [f"5000-K{i:08d}" for i in range(rows)],
+        "Brottsnummer": 1,
+        "Brottskod": codes[rng.integers(0, len(codes), rows)],
+        "Inskrivningsdatum": (days + lag).strftime("%Y-%m-%d"),
+        "Brottsdatum från": days.strftime("%Y-%m-%d"),
+        "Kommunkod": "0486",
+        "Områdeskod": np.where(rng.random(rows) < 0.03, "", "0486-0" + pd.Series(rng.integers(1, 6, rows)).astype(str)),
+        "Antal brott": 1,
+    })
+    frame["Inskrivningsdatum"] = frame["Inskrivningsdatum"].where(frame["Inskrivningsdatum"] <= "2026-09-30", "2026-09-30")
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        frame.to_csv(fh, sep=";", index=False)
+
+
+def bench_ingest(rows: int) -> int:
+    with tempfile.TemporaryDirectory(prefix="lagesbild-bench-") as tmp:
+        tmp = Path(tmp)
+        csv_path = tmp / "brott_bench.csv"
+        t0 = time.perf_counter()
+        write_crime_csv(csv_path, rows)
+        print(f"generated {rows:,} rows ({csv_path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f} s")
+        cmd = [sys.executable, "-m", "pipelines.cli", "--home", str(tmp / "home"), "ingest", str(csv_path),
+               "--feed", "crime_reports", "--json"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        wall = time.perf_counter() - t0
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if proc.returncode != 0:
+            print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
+            return proc.returncode
+        result = json.loads(proc.stdout)[0]
+        print(f"ingest: {rows:,} rows in {wall:.1f} s = {rows / wall:,.0f} rows/s; peak RSS {peak_mb:,.0f} MB "
+              f"(child process, incl. interpreter start-up); loaded {result['rows_loaded']:,}, "
+              f"quarantined {result['rows_quarantined']:,}")
+        if result["rows_loaded"] + result["rows_quarantined"] != rows:
+            print("row conservation failed", file=sys.stderr)
+            return 1
+    return 0
