@@ -39,6 +39,9 @@ LIST_LABELS = {"municipalities": "kommunkoder", "crime_codes": "brottskoder", "e
 TRUE_WORDS = {"1", "ja", "j", "true", "sant", "yes", "y", "x"}
 FALSE_WORDS = {"0", "nej", "n", "false", "falskt", "no"}
 _WS = re.compile(r"[\s\u00a0\u202f]+")
+# Brå's cell markers in published tables
+STATUS_MARKERS = {"..": "skyddad uppgift (..)", "-": "uppgift saknas (-)", ".": "uppgift saknas (.)"}
+WIDE_PERIOD, WIDE_VALUE, WIDE_PRELIMINARY, WIDE_STATUS = "__period", "__value", "__preliminary", "__status"
 
 
 class ContractError(ValueError):
@@ -117,10 +120,14 @@ class Profile:
     lookups: dict[str, str] = field(default_factory=dict)         # column -> name list (names -> codes)
     synthetic_key: dict[str, Any] = field(default_factory=dict)   # {column, from: [headers]}: stable id
     signature: tuple[str, ...] = ()                               # headers that must all be present
+    unpivot: dict[str, Any] = field(default_factory=dict)         # wide files: {pattern, into, value, preliminary}
 
     def provided(self) -> set[str]:
         """Contract columns filled without a header of their own."""
         out = set(self.constants) | set(self.compose)
+        if self.unpivot:
+            out |= {self.unpivot["into"], self.unpivot["value"]} | ({self.unpivot["preliminary"]}
+                                                                   if self.unpivot.get("preliminary") else set())
         if self.synthetic_key:
             out.add(self.synthetic_key["column"])
         return out
@@ -140,7 +147,48 @@ class Profile:
             missing += [f"[{h}]" for h in re.findall(r"{([^}]+)}", template) if normalize_header(h) not in normalized]
         if self.synthetic_key:
             missing += [f"[{h}]" for h in self.synthetic_key.get("from", []) if normalize_header(h) not in normalized]
+        if self.unpivot and not self.wide_columns(headers):
+            missing.append("[" + self.unpivot.get("label", "årskolumner") + "]")
+            return mapping, missing
+        if self.unpivot:  # the cells under the year columns are not mapped by name
+            mapping[self.unpivot["into"]] = WIDE_PERIOD
+            mapping[self.unpivot["value"]] = WIDE_VALUE
+            if self.unpivot.get("preliminary"):
+                mapping[self.unpivot["preliminary"]] = WIDE_PRELIMINARY
+            if self.unpivot.get("status"):
+                mapping[self.unpivot["status"]] = WIDE_STATUS
         return mapping, missing
+
+    def wide_columns(self, headers: list[str]) -> dict[str, tuple[str, bool]]:
+        """Wide headers -> (period text, preliminary?) for a profile with ``unpivot``."""
+        out = {}
+        for h in headers:
+            m = re.fullmatch(self.unpivot["pattern"], str(h).strip())
+            if m:
+                out[h] = (m.group(1), bool(m.lastindex and m.lastindex > 1 and m.group(2)))
+        return out
+
+    def reshape(self, frame: pd.DataFrame, row_numbers: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
+        """Wide -> long: one row per (file row, period column); the file row number is kept for every cell."""
+        if not self.unpivot:
+            return frame, row_numbers
+        wide = self.wide_columns(list(frame.columns))
+        ids = [c for c in frame.columns if c not in wide]
+        base = frame[ids].copy()
+        base["__row"] = row_numbers.values
+        parts = []
+        for header, (period, prelim) in wide.items():
+            part = base.copy()
+            part[WIDE_PERIOD] = period
+            part[WIDE_VALUE] = frame[header].values
+            part[WIDE_PRELIMINARY] = "ja" if prelim else "nej"
+            cells = frame[header].astype("string").str.strip()
+            status = cells.where(~cells.str.fullmatch(r"[\d\s\u00a0.,\-−]*\d[\d\s\u00a0.,]*").fillna(True)
+                                 & cells.ne(""), None)
+            part[WIDE_STATUS] = status.map(lambda v: STATUS_MARKERS.get(v, v) if isinstance(v, str) else v).values
+            parts.append(part)
+        long = pd.concat(parts, ignore_index=True).sort_values("__row", kind="stable").reset_index(drop=True)
+        return long.drop(columns="__row").astype("string"), long["__row"].astype("int64")
 
     def expected_header(self, column: str) -> str:
         if column.startswith("[") and column.endswith("]"):
@@ -150,7 +198,8 @@ class Profile:
     def canonical_frame(self, frame: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
         """The file's cells under contract column names, with constants, templates, patterns and keys applied."""
         by_norm = {normalize_header(h): h for h in frame.columns}
-        out = pd.DataFrame({col: frame[header].astype("string") for col, header in mapping.items()}, index=frame.index)
+        out = pd.DataFrame({col: frame[header].astype("string") for col, header in mapping.items()
+                            if header in frame.columns}, index=frame.index)
         for col, value in self.constants.items():
             if col not in out.columns:
                 out[col] = pd.Series(str(value), index=frame.index, dtype="string")
@@ -248,7 +297,7 @@ def profile_from_dict(d: dict, path: Path | None = None) -> Profile:
                    constants={k: str(v) for k, v in (d.get("constants") or {}).items()},
                    compose=dict(d.get("compose") or {}), patterns=dict(d.get("patterns") or {}),
                    lookups=dict(d.get("lookups") or {}), synthetic_key=dict(d.get("synthetic_key") or {}),
-                   signature=tuple(d.get("signature") or ()), **kw)
+                   signature=tuple(d.get("signature") or ()), unpivot=dict(d.get("unpivot") or {}), **kw)
 
 
 @lru_cache(maxsize=None)

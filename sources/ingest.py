@@ -99,11 +99,20 @@ def raw_table_ddl(contract: Contract) -> str:
             f"_scope VARCHAR NOT NULL, {cols})")
 
 
+def history_table_ddl(contract: Contract) -> str:
+    cols = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in contract.columns)
+    return (f"CREATE TABLE IF NOT EXISTS history.{q(contract.feed)} (_sha256 VARCHAR NOT NULL, _row BIGINT NOT NULL, "
+            f"_scope VARCHAR NOT NULL, {cols}, _replaced_by VARCHAR NOT NULL, _replaced_at TIMESTAMP NOT NULL)")
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     for ddl in META_DDL:
         run(con, ddl)
+    run(con, "CREATE SCHEMA IF NOT EXISTS history")
     for feed in all_feeds():
-        run(con, raw_table_ddl(load_contract(feed)))
+        contract = load_contract(feed)
+        run(con, raw_table_ddl(contract))
+        run(con, history_table_ddl(contract))
 
 
 def sha256_of(path: Path) -> str:
@@ -250,9 +259,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
             raise
         return result
 
-    canonical = prof.canonical_frame(table.frame, mapping)
-    coerced = coerce(canonical, table.row_numbers, contract, prof)
-    rows_read = len(table.frame)
+    frame, row_numbers = prof.reshape(table.frame, table.row_numbers)
+    canonical = prof.canonical_frame(frame, mapping)
+    coerced = coerce(canonical, row_numbers, contract, prof)
+    rows_read = len(frame)  # for a wide file: one row per (file row, period column)
     assert rows_read == len(coerced.rows) + coerced.quarantined_rows, "row conservation violated"
     rows = coerced.rows
     rows.insert(0, "_sha256", sha)
@@ -271,6 +281,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
                 f"SELECT _sha256, _scope, count(*) FROM raw.{q(feed_name)} "
                 f"WHERE _scope IN (SELECT scope FROM _new_scopes) GROUP BY ALL ORDER BY 1, 2").fetchall()
             if removed:
+                # the replaced rows move to history.<feed>: which file gave which figures stays on record
+                run(con, f"INSERT INTO history.{q(feed_name)} SELECT *, ?, ? FROM raw.{q(feed_name)} "
+                         f"WHERE _scope IN (SELECT scope FROM _new_scopes)", [sha, now])
                 run(con, f"DELETE FROM raw.{q(feed_name)} WHERE _scope IN (SELECT scope FROM _new_scopes)")
                 run_many(con, "INSERT INTO meta.revisions VALUES (?, ?, ?, ?, ?, ?)",
                                 [[sha, old, feed_name, scope, n, now] for old, scope, n in removed])

@@ -236,3 +236,42 @@ def test_folder_ingest_takes_the_feed_from_the_folder_name(tmp_path, warehouse):
     crime_csv(tmp_path / "incoming" / "crime_reports")
     results = ingest_paths(warehouse, [tmp_path / "incoming"])
     assert [(r.feed, r.status) for r in results] == [("crime_reports", "loaded")]
+
+
+def test_replaced_rows_are_kept_in_history(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    first = ingest_file(warehouse, crime_csv(tmp_path, name="v1.csv"), feed="crime_reports")
+    corrected = ["5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;4"]
+    second = ingest_file(warehouse, crime_csv(tmp_path, rows=corrected, name="v2.csv"), feed="crime_reports")
+    hist = warehouse.execute("SELECT report_id, crime_count, _sha256, _replaced_by FROM history.crime_reports "
+                             "ORDER BY report_id").fetchall()
+    assert hist == [("5000-K1-24", 1, first.sha256, second.sha256), ("5000-K2-24", 2, first.sha256, second.sha256)]
+    assert warehouse.execute("SELECT crime_count FROM raw.crime_reports WHERE report_id = '5000-K1-24'").fetchall() == [(4,)]
+
+
+def test_wide_bra_table_with_years_as_columns(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    text = ("Anmälda brott, Brå\nKälla: Brottsförebyggande rådet\n\nKommun;Brottskategori;2023;2024;2025*\n"
+            "Strängnäs;Totalt antal brott;3 110;3 254;2 418\nSträngnäs;Misshandel;..;188;x\n")
+    r = ingest_file(warehouse, write(tmp_path / "bra.csv", text, encoding="cp1252"), feed="bra_stats")
+    assert (r.profile, r.rows_read, r.rows_loaded, r.rows_quarantined) == ("bra-bred-ar", 6, 5, 1)
+    rows = warehouse.execute("SELECT _row, crime_item, year(period_start), is_preliminary, crimes, status "
+                             "FROM raw.bra_stats ORDER BY _row, period_start").fetchall()
+    assert rows == [(5, "Totalt antal brott", 2023, False, 3110.0, None), (5, "Totalt antal brott", 2024, False, 3254.0, None),
+                    (5, "Totalt antal brott", 2025, True, 2418.0, None), (6, "Misshandel", 2023, False, None, "skyddad uppgift (..)"),
+                    (6, "Misshandel", 2024, False, 188.0, None)]
+    q = warehouse.execute("SELECT row_number, column_name, raw_value FROM meta.quarantine").fetchall()
+    assert q == [(6, "crimes", "x")]
+
+
+def test_parquet_export(tmp_path, warehouse):
+    import pandas as pd
+
+    ensure_schema(warehouse)
+    frame = pd.DataFrame({"Kommunkod": ["0486", "0486"], "Områdeskod": ["0486-01", "0486-02"], "År": [2024, 2024],
+                          "Ålder": ["0-17 år", "0-17 år"], "Folkmängd": [5100, 1000]})
+    path = tmp_path / "folk.parquet"
+    frame.to_parquet(path)
+    r = ingest_file(warehouse, path, feed="population")
+    assert (r.status, r.rows_loaded) == ("loaded", 2)
+    assert warehouse.execute("SELECT sum(population) FROM raw.population").fetchall() == [(6100,)]
