@@ -66,7 +66,7 @@ CASES = [
     Case("other_feed", "oro.csv", text(CONCERN_H + "\n" + CONCERN_OK + "\n"), "crime_reports"),
     Case("missing_required_column", "brott.csv", text("Diarienummer;Brottskod;Kommunkod\n5000-K1-24;1212;0486\n"),
          "crime_reports"),
-    Case("unrecognised_header", "okand.csv", text("a;b;c\n1;2;3\n")),
+    Case("unrecognised_header", "okand.csv", text("a;b;c\n1;2;3\n"), "est_events"),
     Case("identifying_column", "oro.csv",
          text("Personnummer;" + CONCERN_H + "\n19121212-1212;" + CONCERN_OK + "\n"), "concern_reports"),
     Case("personnummer_in_cell", "oro.csv",
