@@ -132,3 +132,18 @@ def make_top_places_figure(df: pd.DataFrame, title: str) -> go.Figure:
                            hovertemplate="%{y}: %{x:,.0f} händelser<extra></extra>"))
     fig.update_layout(xaxis_title="Antal EST-händelser", yaxis=dict(type="category"))
     return apply(fig, title, height=max(260, 60 + 32 * len(data)))
+
+
+def make_indicator_trend_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """Lines per indicator over quarters (count indicators of one priority area)."""
+    quarters = all_quarters(df)
+    data = with_quarter_labels(df)
+    fig = go.Figure()
+    for i, (label, part) in enumerate(data.groupby("label", sort=False)):
+        # a quarter inside the period with nothing recorded is a zero, not a gap
+        series = part.groupby("period")["value"].sum().reindex(quarters).fillna(0)
+        fig.add_scatter(x=quarters, y=series.tolist(), name=str(label), mode="lines+markers",
+                        marker_color=PALETTE[i % len(PALETTE)],
+                        hovertemplate="%{x}: %{y:,.0f}<extra>" + str(label) + "</extra>")
+    fig.update_layout(yaxis_title="Antal per kvartal", xaxis=dict(type="category", tickangle=-45))
+    return apply(fig, title, height=360)

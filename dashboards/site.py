@@ -47,13 +47,15 @@ class Block:
     section: str
     title: str
     description: str
-    figure: go.Figure
+    figure: go.Figure | None
     table: pd.DataFrame
     source: str
     period: str
     status: str
 
     def figure_html(self) -> str:
+        if self.figure is None:
+            return ""
         return self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{self.id}",
                                    config={"displaylogo": False, "responsive": True,
                                            "toImageButtonOptions": {"filename": self.id}})
@@ -70,6 +72,7 @@ class SiteData:
     survey_labels: dict[str, str]
     concern_reason_labels: dict[str, str]
     published_at: datetime
+    plan: dict[str, pd.DataFrame] = field(default_factory=dict)  # plan.* tables (agreements, areas, indicators)
 
 
 @dataclass
@@ -255,6 +258,111 @@ def municipality_blocks(data: SiteData, code: str, policy: Policy) -> list[Block
     return blocks
 
 
+STATUS_ORDER = {"efter plan": 0, "ej påbörjad": 1, "enligt plan": 2, "klar": 3}
+
+
+def _fmt_indicator(kind: str, value, policy: Policy) -> str:
+    if value is None or pd.isna(value):
+        return "–"
+    if kind == "survey":
+        return fmt_percent(value)
+    if kind == "concern" and 1 <= value <= policy.max_suppressed_count:
+        return policy.suppressed_label
+    return fmt_int(value)
+
+
+def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | None, list[Block]]:
+    """The agreement in force for the latest quarter: indicators per priority area and the activity follow-up."""
+    plan = data.plan
+    crime = data.marts["crime_by_quarter"]
+    crime = crime[crime.municipality_code == code]
+    if crime.empty or plan["agreements"].empty:
+        return None, []
+    last = crime.sort_values(["year", "quarter"]).iloc[-1]
+    year, quarter = int(last.year), int(last.quarter)
+    q_start = pd.Timestamp(year=year, month=3 * quarter - 2, day=1).date()
+    ags = plan["agreements"]
+    ags = ags[(ags.municipality_code == code) & (pd.to_datetime(ags.valid_from).dt.date <= q_start)
+              & (pd.to_datetime(ags.valid_to).dt.date >= q_start)]
+    if ags.empty:
+        return None, []
+    ag = ags.iloc[0]
+    info = {"title": ag.title, "valid": f"{fmt_date(pd.Timestamp(ag.valid_from).date())} – "
+                                       f"{fmt_date(pd.Timestamp(ag.valid_to).date())}",
+            "goal": ag.overall_goal, "period": quarter_label(year, quarter)}
+    ind = data.marts["indicators_by_quarter"]
+    ind = ind[(ind.agreement_id == ag.agreement_id) & (ind.area_code == "")]
+    areas = plan["priority_areas"][plan["priority_areas"].agreement_id == ag.agreement_id].sort_values("ordinal")
+    labels = (plan["indicator_map"][plan["indicator_map"].agreement_id == ag.agreement_id]
+              .groupby("indicator_id").agg(label=("label", "first"), kind=("kind", "first"),
+                                           rationale=("rationale", "first"), ordinal=("ordinal", "min"),
+                                           priority_area_id=("priority_area_id", "first")).reset_index())
+    key_now = year * 4 + quarter
+    blocks = []
+    for area in areas.itertuples():
+        defs = labels[labels.priority_area_id == area.priority_area_id].sort_values("ordinal")
+        if defs.empty:
+            continue
+        rows = []
+        for d in defs.itertuples():
+            series = ind[ind.indicator_id == d.indicator_id]
+            if d.kind == "survey":
+                yearly = series.dropna(subset=["value"]).sort_values("year")
+                latest = yearly.iloc[-1] if len(yearly) else None
+                prev = yearly.iloc[-2] if len(yearly) > 1 else None
+                rows.append({"Indikator": d.label,
+                             "Senaste": f"{_fmt_indicator('survey', latest.value, policy)} ({latest.year})" if latest is not None else "–",
+                             "Jämförelse": f"{_fmt_indicator('survey', prev.value, policy)} ({prev.year})" if prev is not None else "–",
+                             "Senaste fyra kvartalen": "–", "Fyra kvartal före": "–", "Varför": d.rationale})
+                continue
+            s = series.dropna(subset=["quarter"]).copy()
+            s["key"] = s.year * 4 + s.quarter
+            by_key = s.groupby("key")["value"].sum()
+            now, before = by_key.get(key_now), by_key.get(key_now - 4)
+            last4 = by_key[(by_key.index > key_now - 4) & (by_key.index <= key_now)].sum()
+            prev4 = by_key[(by_key.index > key_now - 8) & (by_key.index <= key_now - 4)].sum()
+            rows.append({"Indikator": d.label,
+                         "Senaste": f"{_fmt_indicator(d.kind, now or 0, policy)} ({quarter_label(year, quarter)})",
+                         "Jämförelse": f"{_fmt_indicator(d.kind, before or 0, policy)} ({quarter_label(year - 1, quarter)})",
+                         "Senaste fyra kvartalen": _fmt_indicator(d.kind, last4, policy),
+                         "Fyra kvartal före": _fmt_indicator(d.kind, prev4, policy), "Varför": d.rationale})
+        counts = ind[(ind.priority_area_id == area.priority_area_id) & (ind.kind.isin(["crime", "est", "activity"]))
+                     & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
+        figure = (figures.make_indicator_trend_figure(counts, "Indikatorer per kvartal, senaste tre åren")
+                  if not counts.empty else None)
+        blocks.append(Block(
+            id=f"omrade-{area.priority_area_id}", section="Prioriterade områden i samverkansöverenskommelsen",
+            title=" ".join(str(area.name).split()),
+            description=("Indikatorerna som följer området enligt indikatorkartläggningen (data/agreements/indicators). "
+                         "Enkätandelar jämförs med föregående mätning; antal jämförs med samma kvartal året innan."),
+            figure=figure, table=pd.DataFrame(rows),
+            source="Samverkansöverenskommelsen; anmälda brott, EST, orosanmälningar, trygghetsmätning, aktivitetslogg",
+            period=quarter_label(year, quarter), status="Preliminära uppgifter för senaste kvartalet."))
+    follow = data.marts["followup"]
+    follow = follow[(follow.document_id == ag.agreement_id) & (follow.grain == "tertial")
+                    & (pd.to_datetime(follow.period_start).dt.year == year)]
+    if not follow.empty:
+        latest = follow.sort_values("period_start").groupby("item_id").tail(1).sort_values("ordinal")
+        latest = latest.assign(order=latest.status.map(STATUS_ORDER)).sort_values(["order", "ordinal"])
+        table = pd.DataFrame({
+            "Aktivitet": [" ".join(str(n).split()) for n in latest.name],
+            "Ansvarig": latest.party.str.capitalize(),
+            "Mål för året": [fmt_int(t) if pd.notna(t) else "inget antal" for t in latest.target],
+            "Genomfört hittills": [fmt_int(v) for v in latest.done_to_date],
+            "Förväntat hittills": [fmt_int(v) if pd.notna(v) else "–" for v in latest.expected],
+            "Status": latest.status})
+        blocks.append(Block(
+            id="uppfoljning", section="Prioriterade områden i samverkansöverenskommelsen",
+            title=f"Uppföljning av handlingsplanen {year}",
+            description=("Status per aktivitet vid senaste tertialet. Regler: klar = årets mål är nått; "
+                         "efter plan = färre än förväntat hittills (målet fördelat jämnt över året, avrundat nedåt) "
+                         "eller året slut utan att målet nåtts; ej påbörjad = inget gjort och inget förväntat ännu; "
+                         "enligt plan = i övrigt. Aktiviteter utan antal: enligt plan om något gjorts under tertialet."),
+            figure=None, table=table, source="Aktivitetslogg; samverkansöverenskommelsens handlingsplan",
+            period=f"{year}", status="Enligt aktivitetsloggen; aktiviteter som inte loggats räknas inte."))
+    return info, blocks
+
+
 def _sources_table(files: pd.DataFrame) -> list[dict]:
     if files.empty:
         return []
@@ -276,18 +384,21 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
 
     pages = []
     for code, name in sorted(data.municipalities.items()):
-        blocks = municipality_blocks(data, code, policy)
+        agreement, plan_blocks = agreement_blocks(data, code, policy)
+        blocks = plan_blocks + municipality_blocks(data, code, policy)
         sections: dict[str, list[Block]] = {}
         for b in blocks:
             sections.setdefault(b.section, []).append(b)
         file_name = f"lagesbild-{code}.html"
         html = env.get_template("municipality.html").render(
             title=f"Lägesbild {name}", municipality=name, code=code, sections=sections, published=published,
+            agreement=agreement,
             sources=sources, plotly_js=PLOTLY_JS)
         _write(out_dir / file_name, html)
         result.pages[file_name] = out_dir / file_name
-        result.figures[file_name] = [f"fig-{b.id}" for b in blocks]
-        pages.append({"href": file_name, "title": f"Lägesbild {name}", "code": code, "figures": len(blocks)})
+        result.figures[file_name] = [f"fig-{b.id}" for b in blocks if b.figure is not None]
+        pages.append({"href": file_name, "title": f"Lägesbild {name}", "code": code,
+                      "figures": len(result.figures[file_name])})
 
     quality = quality_context(data)
     _write(out_dir / "datakvalitet.html", env.get_template("quality.html").render(

@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import warnings
@@ -189,6 +190,70 @@ def cmd_publish(args, home: Home) -> int:
     return _run_job(home, "publish")
 
 
+def cmd_plan_validate(args, home: Home) -> int:
+    from sources.agreements import validate_file
+
+    failed = 0
+    for f in args.files:
+        path = Path(f)
+        if not path.exists():
+            print(f"Hittar inte {f}.", file=sys.stderr)
+            failed += 1
+            continue
+        errors = validate_file(path)
+        if errors:
+            failed += 1
+            for e in errors:
+                print(str(e), file=sys.stderr)
+        else:
+            log.info("%s: giltig.", path)
+    return 2 if failed else 0
+
+
+def cmd_plan_show(args, home: Home) -> int:
+    from sources.agreements import CADENCE_LABELS, PlanInvalid, load_folder
+
+    try:
+        plan = load_folder(Path(args.folder)) if args.folder else load_folder()
+    except PlanInvalid as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    docs = [d for d in plan.documents.values() if not args.municipality
+            or str(d["municipality"]["code"]) == args.municipality.zfill(4)]
+    if not docs:
+        log.info("Inga överenskommelser eller medborgarlöften för kommun %s.", args.municipality)
+        return 0
+    for d in sorted(docs, key=lambda d: (str(d["municipality"]["code"]), d["kind"], str(d["valid_from"]))):
+        log.info("%s (%s %s)", d["title"], d["municipality"]["name"], d["municipality"]["code"])
+        log.info("  %s, gäller %s – %s. Parter: %s", d["kind"], d["valid_from"], d["valid_to"],
+                 ", ".join(p["name"] for p in d["parties"]))
+        if d.get("overall_goal"):
+            log.info("  Övergripande mål: %s", " ".join(str(d["overall_goal"]).split()))
+        indicators = plan.indicators.get(str(d["id"]), [])
+        for a in d.get("priority_areas") or []:
+            log.info("  ▸ %s", " ".join(str(a["name"]).split()))
+            for g in a.get("sub_goals") or []:
+                log.info("      delmål: %s", g["text"])
+            acts = [x for x in d.get("activities") or [] if a["id"] in x["priority_areas"]]
+            if acts:
+                log.info("      %d aktiviteter", len(acts))
+            for ind in indicators:
+                if ind["priority_area"] == a["id"]:
+                    log.info("      indikator: %s", ind["label"])
+        for f in d.get("forums") or []:
+            log.info("  forum: %s (%s)", f["name"], CADENCE_LABELS[f["cadence"]])
+        for p in d.get("promises") or []:
+            log.info("  ▸ löfte: %s", " ".join(str(p["text"]).split()))
+            for t in p.get("targets") or []:
+                log.info("      mål: %s%s", " ".join(str(t["text"]).split())[:100],
+                         f" (antal: {t['count']})" if t.get("count") else "")
+        for f in d.get("follow_up") or []:
+            log.info("  uppföljning: %s – %s (%s)", f["what"], " ".join(str(f["method"]).split()),
+                     CADENCE_LABELS[f["frequency"]])
+        log.info("")
+    return 0
+
+
 def cmd_bench(args, home: Home) -> int:
     from pipelines.bench import bench_ingest
 
@@ -232,6 +297,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("publish", help="rebuild the published pages from the current warehouse")
     s.set_defaults(func=cmd_publish)
+    plan = sub.add_parser("plan", help="agreements, citizen promises and indicator mappings (data/agreements/)")
+    plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="PLAN_VERB")
+    s = plan_sub.add_parser("validate", help="check agreement, promise or indicator files; errors name file, line, field")
+    s.add_argument("files", nargs="+", metavar="FILE")
+    s.set_defaults(func=cmd_plan_validate)
+    s = plan_sub.add_parser("show", help="show the agreements: priority areas, sub-goals, indicators, activities, follow-up")
+    s.add_argument("--municipality", help="municipality code, e.g. 0486")
+    s.add_argument("--folder", help="folder of agreement files (default: data/agreements)")
+    s.set_defaults(func=cmd_plan_show)
+
     s = sub.add_parser("bench", help="benchmarks that print figures (not tests)")
     s.add_argument("what", choices=["ingest"], help="ingest: N generated crime rows from one CSV")
     s.add_argument("--rows", type=int, default=1_000_000)
@@ -241,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
+    if hasattr(signal, "SIGPIPE") and argv is None:  # `lagesbild plan show | head` ends quietly
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     _setup_logging()
     args = build_parser().parse_args(argv)

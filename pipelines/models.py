@@ -16,7 +16,7 @@ from sources.db import run, scalar
 
 MODELS_DIR = PROJECT_ROOT / "models"
 LAYERS = ["staging", "intermediate", "marts"]
-_REF = re.compile(r"\b(raw|ref|staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
+_REF = re.compile(r"\b(raw|ref|plan|staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
 _COMMENT = re.compile(r"--[^\n]*")
 
 

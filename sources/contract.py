@@ -451,7 +451,7 @@ def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, prof
             fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS[col.type]}")
             present &= ~bad
             if col.not_future:
-                future = present & (value.dt.date > today) if n else present
+                future = present & (value >= pd.Timestamp(today) + pd.Timedelta(days=1)).fillna(False)
                 fail(future, col.name, raw, f"datumet ligger efter dagens datum ({today.isoformat()})")
         elif col.type == "month":
             value = _parse_month(s)
@@ -459,7 +459,7 @@ def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, prof
             fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['month']}")
             present &= ~bad
             if col.not_future:
-                future = present & (value.dt.date > today)
+                future = present & (value >= pd.Timestamp(today) + pd.Timedelta(days=1)).fillna(False)
                 fail(future, col.name, raw, "månaden ligger efter innevarande månad")
         elif col.type == "boolean":
             value = _parse_boolean(s)

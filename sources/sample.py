@@ -384,6 +384,51 @@ def write_survey(out: Path, first_year: int, last: date, scale: float) -> list[P
     return paths
 
 
+# Strängnäs agreement activities and 2020 promise targets: occasions a year (id, party, per year, note)
+ACTIVITY_PLAN = [
+    ("sspf", "Kommunen", 10, "SSPF-möte"), ("linkopingsmodellen", "Polisen", 8, "Hembesök"),
+    ("strangnasmodellen", "Kommunen", 6, "Hembesök"), ("samverkan-evenemang", "Kommunen", 4, "Samverkan vid evenemang"),
+    ("trygghetsvandringar", "Kommunen", 3, "Trygghetsvandring"), ("sociala-medier", "Kommunen", 24, "Gemensamt inlägg"),
+    ("skydd-bedrageri", "Polisen", 4, "Information om bedrägerier"), ("grannsamverkan", "Polisen", 2, "Informationsträff"),
+    ("malgruppskommunikation", "Kommunen", 3, "Riktad kommunikation"), ("kunskap-temadagar", "Kommunen", 2, "Temadag"),
+    ("trafikovervakning", "Polisen", 12, "Hastighets- och nykterhetskontroll"),
+    ("riktad-information-trafik", "Kommunen", 2, "Information"), ("trafiksakerhet-unga", "Kommunen", 2, "Samverkansmöte"),
+    ("gemensam-tillsyn", "Kommunen", 4, "Tillsyn"), ("hyresvardsnatverket", "Kommunen", 3, "Nätverksträff"),
+    ("naringslivets-delaktighet", "Kommunen", 1, "Möte"), ("forum-naringsidkare", "Kommunen", 2, "Forum"),
+    ("aas", "Kommunen", 1, "Utbildning Ansvarsfull alkoholservering"), ("kmk", "Polisen", 1, "Krogar mot knark"),
+    ("myndighetssamrad", "Polisen", 2, "Samråd"),
+]
+PROMISE_2020 = [("planlagda-insatser", "Polisen", 2), ("narkotikasok-hund", "Polisen", 2),
+                ("foraldratraffar", "Kommunen", 1),  # one of the promised two: shown as behind
+                ("avloppsvatten", "Kommunen", 1), ("informationstraffar-orosanmalan", "Kommunen", 2),
+                ("tata-kontakter", "Polisen", 12)]
+
+
+def write_activity_log(out: Path, last: date) -> list[Path]:
+    """What the parties did, per year from 2020 (the 2020 citizen promise) to ``last``."""
+    paths = []
+    for year in range(2020, last.year + 1):
+        rng = _rng(5, year)
+        start = date(2020, 3, 16) if year == 2020 else date(year, 1, 1)
+        end = min(date(year, 12, 31), last)
+        days = (end - start).days + 1
+        plan = [(a, p, n, t) for a, p, n, t in ACTIVITY_PLAN]
+        if year == 2020:
+            plan = [(a, p, n, "Medborgarlöfte 2020") for a, p, n in PROMISE_2020]
+        rows = []
+        for activity, party, per_year, note in plan:
+            if activity == "aas" and year == 2025:
+                continue  # the yearly AAS training was not held in 2025: the follow-up shows it
+            n = int(round(per_year * days / 365)) if year < last.year else int(rng.poisson(per_year * days / 365))
+            for d in sorted(rng.choice(days, size=min(n, days), replace=False)):
+                rows.append([MUNICIPALITY, (start + timedelta(days=int(d))).isoformat(), activity, 1, party, note])
+        rows.sort(key=lambda r: (r[1], r[2]))
+        p = out / "activity_log" / f"aktivitetslogg_{MUNICIPALITY}_{year}.csv"
+        _write_csv(p, ["Kommunkod", "Datum", "Aktivitet-id", "Antal", "Part", "Anteckning"], rows, ";", "utf-8")
+        paths.append(p)
+    return paths
+
+
 def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: float = 1.0) -> dict[str, list[Path]]:
     """Write every feed's sample exports into ``out/<feed>/``. Returns the files per feed."""
     out = Path(out)
@@ -394,4 +439,5 @@ def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: fl
         "concern_reports": write_concern_reports(out, first_year, last, scale),
         "est_events": write_est_events(out, first_year, last, scale),
         "survey_responses": write_survey(out, first_year, last, scale),
+        "activity_log": write_activity_log(out, last),
     }

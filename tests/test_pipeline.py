@@ -14,7 +14,8 @@ from pipelines.models import discover
 from sources.contract import all_feeds
 from tests.conftest import run_cli, table_counts
 
-SAMPLE_FEEDS = {"areas", "population", "crime_reports", "concern_reports", "est_events", "survey_responses"}
+SAMPLE_FEEDS = {"areas", "population", "crime_reports", "concern_reports", "est_events", "survey_responses",
+                "activity_log"}
 
 
 def test_definitions_load_with_every_feed_model_and_check():
@@ -111,7 +112,14 @@ def test_sample_and_refresh_twice_change_nothing(tmp_path):
 def test_published_page_has_every_figure_offline_and_safe(sample_home):
     site = sample_home / "site"
     page = (site / "lagesbild-0486.html").read_text(encoding="utf-8")
-    expected = ["brott-kvartal", "brott-omrade", "est-kvartal", "est-platser", "oro-kvartal", "trygghet-trend"]
+    area_ids = ["barn-unga", "trygga-miljoer", "kommunikation", "vald-relation", "trafik", "naringsliv"]
+    expected = [f"omrade-{a}" for a in area_ids] + ["brott-kvartal", "brott-omrade", "est-kvartal", "est-platser",
+                                                    "oro-kvartal", "trygghet-trend"]
+    # Strängnäs's six priority areas with their indicators and the activity follow-up table
+    for name in ["Skydda barn och unga från att hamna i utanförskap, kriminalitet och missbruk.",
+                 "Utveckla samverkan med näringslivet.", "Uppföljning av handlingsplanen 2026"]:
+        assert name in page
+    assert "Anmälda narkotikabrott" in page and "Genomförda trygghetsvandringar" in page
     # survey figures per district only where a district has at least the policy's minimum n (30)
     con = duckdb.connect(str(sample_home / "warehouse.duckdb"), read_only=True)
     area_n = con.execute("SELECT max(n) FROM marts.survey_by_year WHERE area_code <> '' AND item = 'unsafe_evening' "

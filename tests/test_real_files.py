@@ -12,6 +12,8 @@ import duckdb
 import pytest
 
 from pipelines.models import run_all
+from sources.agreements import load_folder
+from sources.agreements.warehouse import load_plan_tables
 from sources.ingest import ensure_schema, ingest_paths
 from sources.taxonomy import load_reference_tables
 from tests.conftest import REAL, requires_shared
@@ -39,6 +41,7 @@ def real(tmp_path_factory):
     con = duckdb.connect(str(tmp_path_factory.mktemp("real") / "w.duckdb"))
     ensure_schema(con)
     load_reference_tables(con)
+    load_plan_tables(con, load_folder())
     results = ingest_paths(con, [REAL / f for f in FILES])  # feed and profile recognised from the headers
     run_all(con)
     yield con, results

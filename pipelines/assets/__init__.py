@@ -8,6 +8,8 @@ from dagster_duckdb import DuckDBResource
 
 from pipelines.models import Model, discover, run_model
 from pipelines.resources import LagesbildHome
+from sources.agreements import load_folder
+from sources.agreements.warehouse import load_plan_tables
 from sources.contract import all_feeds, load_contract
 from sources.ingest import ensure_schema, ingest_paths
 from sources.taxonomy import load_reference_tables
@@ -17,12 +19,15 @@ from sources.db import scalar
 progress = logging.getLogger("lagesbild")
 
 REFERENCE_KEY = dg.AssetKey(["ref", "reference"])
+PLAN_KEY = dg.AssetKey(["plan", "agreements"])
 SITE_KEY = dg.AssetKey(["published", "site"])
 
 
 def key_for(schema: str, table: str) -> dg.AssetKey:
     if schema == "ref":
         return REFERENCE_KEY
+    if schema == "plan":
+        return PLAN_KEY
     return dg.AssetKey([schema, table])
 
 
@@ -38,6 +43,17 @@ def reference(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.M
     with duckdb.get_connection() as con:
         counts = load_reference_tables(con)
     progress.info("Referensdata: %s tabeller", len(counts))
+    return dg.MaterializeResult(metadata={f"rows_{k}": v for k, v in counts.items()})
+
+
+@dg.asset(key=PLAN_KEY, group_name="agreements", kinds={"duckdb", "yaml"},
+          description="Agreements, citizen promises and indicator mappings from data/agreements/ (validated).")
+def agreements(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+    plan = load_folder()  # raises PlanInvalid, naming file, line and field, before anything is written
+    with duckdb.get_connection() as con:
+        counts = load_plan_tables(con, plan)
+    progress.info("Överenskommelser: %s dokument, %s aktiviteter, %s indikatorrader",
+                  len(plan.documents), counts["activities"], counts["indicator_map"])
     return dg.MaterializeResult(metadata={f"rows_{k}": v for k, v in counts.items()})
 
 
@@ -88,4 +104,4 @@ def build_model_asset(model: Model) -> dg.AssetsDefinition:
 def all_assets() -> list:
     from pipelines.assets.site import site
 
-    return [reference, *[build_raw_asset(f) for f in all_feeds()], *[build_model_asset(m) for m in discover()], site]
+    return [reference, agreements, *[build_raw_asset(f) for f in all_feeds()], *[build_model_asset(m) for m in discover()], site]

@@ -19,7 +19,8 @@ from sources.taxonomy import read_reference
 progress = logging.getLogger("lagesbild")
 MART_KEYS = [dg.AssetKey(["marts", m.name]) for m in discover() if m.layer == "marts"]
 SITE_FEEDS_MARTS = ["crime_by_quarter", "est_by_quarter", "concern_by_quarter", "survey_by_year"]
-SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas"]
+SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas", "indicators_by_quarter", "followup"]
+PLAN_TABLES = ["agreements", "priority_areas", "indicator_map"]
 
 
 class WarehouseNotReady(RuntimeError):
@@ -30,8 +31,10 @@ def load_site_data(con) -> SiteData:
     ensure_schema(con)
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
     missing = [m for m in SITE_MARTS if m not in existing]
+    plan_existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'plan'").fetchall()}
+    missing += [f"plan.{t}" for t in PLAN_TABLES if t not in plan_existing]
     if missing:
-        raise WarehouseNotReady(f"Lagret saknar tabellerna {', '.join('marts.' + m for m in missing)}. "
+        raise WarehouseNotReady(f"Lagret saknar tabellerna {', '.join(m if '.' in m else 'marts.' + m for m in missing)}. "
                                 "Kör `lagesbild refresh` först.")
     marts = {name: con.execute(f'SELECT * FROM marts."{name}"').df() for name in SITE_MARTS}
     codes = sorted(set().union(*[set(marts[name]["municipality_code"]) for name in SITE_FEEDS_MARTS]))
@@ -48,6 +51,7 @@ def load_site_data(con) -> SiteData:
         survey_labels={r["item"]: r["label"] for r in read_reference("survey_items")},
         concern_reason_labels={r["reason"]: r["label"] for r in read_reference("concern_reasons")},
         published_at=datetime.now(ZoneInfo("Europe/Stockholm")).replace(tzinfo=None, microsecond=0),
+        plan={name: con.execute(f'SELECT * FROM plan."{name}"').df() for name in PLAN_TABLES},
     )
 
 

@@ -22,6 +22,9 @@ KINDS = ("samverkansöverenskommelse", "medborgarlöfte")
 PARTY_TYPES = ("kommun", "polis", "raddningstjanst", "bostadsbolag", "naringsliv", "region", "annan")
 CADENCES = ("weekly", "every_3_weeks", "monthly", "quarterly", "tertial", "yearly", "delar2_and_year",
             "continuous", "as_needed")
+CADENCE_LABELS = {"weekly": "varje vecka", "every_3_weeks": "var tredje vecka", "monthly": "varje månad",
+                  "quarterly": "varje kvartal", "tertial": "varje tertial", "yearly": "varje år",
+                  "delar2_and_year": "delår 2 och helår", "continuous": "löpande", "as_needed": "vid behov"}
 TARGET_PER = ("year", "tertial", "quarter", "month", "period")
 INDICATOR_KINDS = {
     "crime": ("level2", "level3", "crime_code", "question_area"),

@@ -1,0 +1,10 @@
+-- Reported crimes per municipality, area, quarter and crime code: the grain indicator filters work on.
+select
+    municipality_code,
+    coalesce(area_code, '') as area_code,
+    year,
+    quarter,
+    crime_code,
+    sum(crime_count)::bigint as crimes
+from staging.stg_crime_reports
+group by all
