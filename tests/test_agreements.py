@@ -228,3 +228,19 @@ def test_indicator_mapping_rejects_unknown_codes(tmp_path):
                     encoding="utf-8")
     errors = validate_file(path, folder)
     assert len(errors) == 1 and errors[0].field == "indicators[4].filter.level2" and "Skadegörelse" in errors[0].message
+
+
+def test_plan_cli_validate_and_show(tmp_path, capsys):
+    from tests.conftest import run_cli
+
+    files = [str(p) for p in sorted(AGREEMENTS_DIR.glob("*.yaml"))]
+    assert run_cli("plan", "validate", *files) == 0
+    assert capsys.readouterr().out.count("giltig") == len(files)
+    bad = _broken(tmp_path, "strangnas-2023-2026.yaml", lambda t: t.replace("cadence: weekly", "cadence: veckovis"))
+    assert run_cli("plan", "validate", str(bad)) == 2
+    err = capsys.readouterr().err
+    assert f"strangnas-2023-2026.yaml, rad {_line_of(bad, 'cadence: veckovis')}, fält forums[0].cadence" in err
+    assert run_cli("plan", "show", "--municipality", "0484") == 0
+    out = capsys.readouterr().out
+    assert "Fokusområde 4 - Bekämpa systemhotande brottslighet" in out and "delmål: Förebyggt våldsbejakande extremism" in out
+    assert "KUG" in out and "Strängnäs" not in out
