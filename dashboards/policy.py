@@ -17,13 +17,23 @@ class Policy:
     change_possible: float = 2.0
     change_clear: float = 3.0
     min_base_for_percent: int = 20
+    small_area_population: int = 5000
+    confidence_z: float = 1.959964
 
 
 def load_policy(path: Path = POLICY_FILE) -> Policy:
     d = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    s, sv, c = d.get("suppression", {}), d.get("survey", {}), d.get("change_signal", {})
+    s, sv, c, r = d.get("suppression", {}), d.get("survey", {}), d.get("change_signal", {}), d.get("rates", {})
     return Policy(
         max_suppressed_count=int(s.get("max_suppressed_count", 4)), suppressed_label=str(s.get("label", "<5")),
         survey_min_n=int(sv.get("min_n", 30)), change_possible=float(c.get("possible", 2.0)),
         change_clear=float(c.get("clear", 3.0)), min_base_for_percent=int(c.get("min_base_for_percent", 20)),
+        small_area_population=int(r.get("small_area_population", 5000)),
     )
+
+
+def policy_rows(policy: Policy | None = None) -> list[dict]:
+    """The policy as (key, value) rows for the warehouse table ref.policy (SQL models read it)."""
+    from dataclasses import asdict
+
+    return [{"key": k, "value": str(v)} for k, v in asdict(policy or load_policy()).items()]

@@ -187,3 +187,49 @@ def test_reference_taxonomies_are_the_public_code_lists(tmp_path):
     build_municipalities(REAL / "geo-kommuner/municipality_county.csv", tmp_path / "m.csv")
     assert (tmp_path / "c.csv").read_text(encoding="utf-8") == (REFERENCE_DIR / "crime_codes.csv").read_text(encoding="utf-8")
     assert (tmp_path / "m.csv").read_text(encoding="utf-8") == (REFERENCE_DIR / "municipalities.csv").read_text(encoding="utf-8")
+
+
+def test_recompute_bra_rates_from_counts_and_mean_population(real):
+    """Brå's per-100 000 rates = count / mean population of the year (mean of 31 Dec previous and this year).
+
+    Tolerance ±0,5: Brå publishes rates rounded to whole numbers. Population from bef_deso (2022–2024; 2025 is a
+    carried-forward copy and Brå's file ends in 2024), so 2023 and 2024 can be recomputed: 15 municipalities × 15
+    indicators × 2 years.
+    """
+    con, _ = real
+    pop = dict(((m, y), p) for m, y, p in q(con, "SELECT municipality_code, year, population FROM marts.population_by_year "
+                                                  "WHERE area_code = ''"))
+    rows = q(con, "SELECT geography_code, year, variable, crimes, per_100k FROM marts.bra_crime_by_year "
+                  "WHERE geography_level = 'kommun' AND year IN (2023, 2024) AND crimes IS NOT NULL")
+    assert len(rows) == 450
+    worst = max(abs(n / ((pop[(m, y - 1)] + pop[(m, y)]) / 2) * 100000 - r) for m, y, _, n, r in rows)
+    assert worst <= 0.5
+    # with the year-end population instead the rates would be off by far more than rounding
+    assert abs(6424 / pop[("2081", 2024)] * 100000 - 12454) > 30
+
+
+def test_recompute_ntu_intervals_from_share_and_n(real):
+    """NTU 95 % limits = share ± 1,96 × √(deff × p(1 − p) / n).
+
+    County and country estimates are single-year and weighted: one design effect per level (estimated as the median
+    squared ratio of published to simple-random-sampling half-widths: ≈ 1,27 county, ≈ 1,56 country) reproduces every
+    published limit within 0,5 percentage points. Municipal estimates are narrower than the published n allows
+    (median ratio ≈ 0,6): they pool several survey years, so the product publishes Brå's intervals as given and never
+    recomputes them from n.
+    """
+    con, _ = real
+    rows = q(con, "SELECT geography_level, share_percent, ci_low_percent, ci_high_percent, n FROM marts.ntu_by_year "
+                  "WHERE share_percent IS NOT NULL AND n > 0 AND ci_low_percent IS NOT NULL")
+    by_level: dict[str, list] = {}
+    for level, p, lo, hi, n in rows:
+        srs = 1.959964 * math.sqrt(p / 100 * (1 - p / 100) / n) * 100
+        by_level.setdefault(level, []).append((p, lo, hi, srs))
+    for level in ("län", "riket"):
+        ratios = sorted(((hi - lo) / 2) / srs for p, lo, hi, srs in by_level[level] if srs > 0)
+        deff = ratios[len(ratios) // 2] ** 2
+        assert 1.1 < deff < 1.8, (level, deff)
+        errors = [max(abs(p - math.sqrt(deff) * srs - lo), abs(p + math.sqrt(deff) * srs - hi))
+                  for p, lo, hi, srs in by_level[level]]
+        assert max(errors) <= 0.5, (level, max(errors))
+    municipal = sorted(((hi - lo) / 2) / srs for p, lo, hi, srs in by_level["kommun"] if srs > 0)
+    assert municipal[len(municipal) // 2] < 0.8  # pooled: narrower than one year's n allows
