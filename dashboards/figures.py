@@ -147,3 +147,40 @@ def make_indicator_trend_figure(df: pd.DataFrame, title: str) -> go.Figure:
                         hovertemplate="%{x}: %{y:,.0f}<extra>" + str(label) + "</extra>")
     fig.update_layout(yaxis_title="Antal per kvartal", xaxis=dict(type="category", tickangle=-45))
     return apply(fig, title, height=360)
+
+
+def add_series_breaks(fig: go.Figure, breaks: list[tuple[str, str]]) -> go.Figure:
+    """Dashed vertical markers at the quarters where a law change breaks a series (label, text)."""
+    for period, text in breaks:
+        fig.add_vline(x=period, line_dash="dash", line_color="#444", line_width=1)
+        fig.add_annotation(x=period, y=1, yref="paper", text=text, showarrow=False, xanchor="left",
+                           yanchor="bottom", font=dict(size=11, color="#444"))
+    return fig
+
+
+def make_period_comparison_figure(df: pd.DataFrame, label_now: str, label_before: str, title: str) -> go.Figure:
+    """Horizontal grouped bars: each category's count now and in the comparison period (columns now, before)."""
+    data = df.sort_values("now", ascending=True)
+    fig = go.Figure()
+    fig.add_bar(y=data["category"], x=data["before"], name=label_before, orientation="h", marker_color=PALETTE[8],
+                hovertemplate="%{y}: %{x:,.0f}<extra>" + label_before + "</extra>")
+    fig.add_bar(y=data["category"], x=data["now"], name=label_now, orientation="h", marker_color=PALETTE[0],
+                hovertemplate="%{y}: %{x:,.0f}<extra>" + label_now + "</extra>")
+    fig.update_layout(barmode="group", xaxis_title="Antal anmälda brott", yaxis=dict(type="category"))
+    return apply(fig, title, height=max(300, 80 + 46 * len(data)))
+
+
+def make_geography_comparison_figure(df: pd.DataFrame, value: str, title: str, y_title: str,
+                                     percent: bool = False) -> go.Figure:
+    """Lines per geography (municipality, county, country) over years; optional interval columns ci_low/ci_high."""
+    fig = go.Figure()
+    for i, (name, part) in enumerate(df.sort_values("year").groupby("geography_name", sort=False)):
+        error = None
+        if "ci_low" in part and part["ci_low"].notna().any():
+            error = dict(type="data", symmetric=False, array=(part["ci_high"] - part[value]).tolist(),
+                         arrayminus=(part[value] - part["ci_low"]).tolist(), thickness=1.2, width=4)
+        fig.add_scatter(x=part["year"].astype(str), y=part[value], name=str(name), mode="lines+markers",
+                        marker_color=PALETTE[i % len(PALETTE)], error_y=error,
+                        hovertemplate="%{x}: %{y:,.1f}" + (" %" if percent else "") + "<extra>" + str(name) + "</extra>")
+    fig.update_layout(yaxis_title=y_title, xaxis=dict(type="category"))
+    return apply(fig, title)

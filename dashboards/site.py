@@ -20,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from dashboards import figures
 from dashboards.format import fmt_date, fmt_int, fmt_number, fmt_percent, quarter_label
 from dashboards.policy import Policy
+from dashboards.statistics import NO_CHANGE, apply_mask, change_signal, suppress, survey_change
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -72,6 +73,8 @@ class SiteData:
     survey_labels: dict[str, str]
     concern_reason_labels: dict[str, str]
     published_at: datetime
+    series_breaks: list[dict] = field(default_factory=list)
+    level3_to_level2: dict[str, str] = field(default_factory=dict)
     plan: dict[str, pd.DataFrame] = field(default_factory=dict)  # plan.* tables (agreements, areas, indicators)
 
 
@@ -140,122 +143,280 @@ def _quarter_table(df: pd.DataFrame, stack: str, value: str, stack_label: str, s
     return out
 
 
-def municipality_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
-    names = _area_names(data, code)
-    blocks: list[Block] = []
+def _last_quarter(df: pd.DataFrame) -> tuple[int, int]:
+    last = df.sort_values(["year", "quarter"]).iloc[-1]
+    return int(last.year), int(last.quarter)
 
-    # --- reported crime -----------------------------------------------------------------------
+
+def _quarter_span(key_end: int, quarters: int) -> str:
+    first = key_end - quarters + 1
+    return f"{quarter_label((first - 1) // 4, (first - 1) % 4 + 1)} – {quarter_label((key_end - 1) // 4, (key_end - 1) % 4 + 1)}"
+
+
+def _breaks_in(data: SiteData, categories: set[str], quarters: list[str]) -> list[tuple[str, str]]:
+    """Series breaks (data/reference/series_breaks.csv) whose crime category is drawn, at their quarter."""
+    out = []
+    level2_of = data.level3_to_level2
+    for b in data.series_breaks:
+        d = pd.Timestamp(b["date"])
+        label = quarter_label(d.year, (d.month - 1) // 3 + 1)
+        if label in quarters and level2_of.get(b["level3"]) in categories:
+            out.append((label, f"Lagändring: {b['level3'].lower()}"))
+    return out
+
+
+def _geography_order(df: pd.DataFrame, code: str) -> pd.DataFrame:
+    """Municipality, then its county, then the whole country; years ascending."""
+    rank = df.geography_code.map({code: 0, code[:2]: 1, "00": 2}).fillna(3)
+    return df.assign(_rank=rank).sort_values(["_rank", "year"]).drop(columns="_rank")
+
+
+def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy) -> list[Block]:
     crime = data.marts["crime_by_quarter"]
     crime = crime[crime.municipality_code == code]
-    if not crime.empty:
-        counted = crime[crime.counts_as_crime]
-        excluded = int(crime.loc[~crime.counts_as_crime, "crimes"].sum())
+    if crime.empty:
+        return []
+    blocks = []
+    counted = crime[crime.counts_as_crime]
+    excluded = int(crime.loc[~crime.counts_as_crime, "crimes"].sum())
+    top = figures.top_categories(counted[["year", "quarter", "category", "crimes"]], "category", "crimes", 6)
+    fig = figures.make_quarterly_stacked_figure(counted, "crimes", "category", "Anmälda brott per kvartal",
+                                                "Antal anmälda brott")
+    quarters = figures.all_quarters(counted)
+    breaks = _breaks_in(data, set(top["category"]), quarters)
+    figures.add_series_breaks(fig, breaks)
+    year, quarter = _last_quarter(counted)
+    blocks.append(Block(
+        id="brott-kvartal", section="Anmälda brott", title="Anmälda brott per kvartal och brottskategori",
+        description=("Antal anmälda brott efter inskrivningsdatum, de sex största kategorierna och övriga. "
+                     f"{fmt_int(excluded)} registreringar som inte är brott (t.ex. viltolyckor) ingår inte. "
+                     "Anmälda brott påverkas av anmälningsbenägenhet och polisens egna insatser. "
+                     + ("Streckade linjer markerar lagändringar som bryter serien." if breaks else "")),
+        figure=fig, table=_quarter_table(top, "category", "crimes", "Kategori"),
+        source=FEED_LABELS["crime_reports"], period=_period_text(counted),
+        status=f"Preliminära uppgifter ur polisens export (inskrivningsdatum); {quarter_label(year, quarter)} kan "
+               "kompletteras."))
+    # the last four quarters against the four before, per category, with the change signal
+    key_now = year * 4 + quarter
+    keyed = counted.assign(key=counted.year * 4 + counted.quarter)
+    now = keyed[keyed.key > key_now - 4].groupby("category")["crimes"].sum()
+    before = keyed[(keyed.key > key_now - 8) & (keyed.key <= key_now - 4)].groupby("category")["crimes"].sum()
+    comp = pd.DataFrame({"now": now, "before": before}).fillna(0).reset_index(names="category")
+    comp = comp[(comp.now + comp.before) > 0]
+    signals = [change_signal(n, b, policy) for n, b in zip(comp.now, comp.before)]
+    total = change_signal(comp.now.sum(), comp.before.sum(), policy)
+    label_now, label_before = _quarter_span(key_now, 4), _quarter_span(key_now - 4, 4)
+    table = pd.DataFrame({"Kategori": comp.category, label_now: [fmt_int(v) for v in comp.now],
+                          label_before: [fmt_int(v) for v in comp.before],
+                          "Förändring": [sig.text() for sig in signals]})
+    table = pd.concat([table, pd.DataFrame([{"Kategori": "Totalt", label_now: fmt_int(comp.now.sum()),
+                                             label_before: fmt_int(comp.before.sum()), "Förändring": total.text()}])])
+    clear = [c for c, sig in zip(comp.category, signals) if sig.label != NO_CHANGE]
+    blocks.append(Block(
+        id="brott-forandring", section="Anmälda brott",
+        title="Senaste fyra kvartalen jämfört med de fyra kvartalen före",
+        description=(f"Totalt {fmt_int(comp.now.sum())} anmälda brott, {total.text()}. "
+                     + (f"Signal för: {', '.join(clear)}. " if clear else "Ingen kategori visar en säker förändring. ")
+                     + f"Förändringssignalen z = 2(√nu − √före): |z| ≥ {fmt_number(policy.change_possible, 0)} "
+                     f"möjlig, ≥ {fmt_number(policy.change_clear, 0)} tydlig förändring. Procent visas bara när "
+                     f"jämförelsetalet är minst {policy.min_base_for_percent}."),
+        figure=figures.make_period_comparison_figure(comp, label_now, label_before, "Anmälda brott per kategori"),
+        table=table, source=FEED_LABELS["crime_reports"], period=f"{label_now} mot {label_before}",
+        status="Preliminära uppgifter ur polisens export."))
+    # rates per area and complete year
+    rates = data.marts["rates_by_year"]
+    rates = rates[(rates.municipality_code == code) & (rates.measure == "anmalda_brott") & rates.complete_year]
+    if not rates.empty:
+        rates = rates.assign(area_name=rates.area_code.map(names).fillna(rates.area_code))
+        rates.loc[rates.area_code == "", "area_name"] = "Hela kommunen"
+        shown = rates.assign(per_1000=rates.rate / 100)
+        tab = rates.sort_values(["area_code", "year"])
         blocks.append(Block(
-            id="brott-kvartal", section="Anmälda brott", title="Anmälda brott per kvartal och brottskategori",
-            description=("Antal anmälda brott efter inskrivningsdatum, de sex största kategorierna och övriga. "
-                         f"{fmt_int(excluded)} registreringar som inte är brott (t.ex. viltolyckor) ingår inte. "
-                         "Anmälda brott påverkas av anmälningsbenägenhet och polisens egna insatser."),
-            figure=figures.make_quarterly_stacked_figure(counted, "crimes", "category", "Anmälda brott per kvartal",
-                                                         "Antal anmälda brott"),
-            table=_quarter_table(figures.top_categories(counted[["year", "quarter", "category", "crimes"]],
-                                                        "category", "crimes", 6), "category", "crimes", "Kategori"),
-            source=FEED_LABELS["crime_reports"], period=_period_text(counted),
-            status="Preliminära uppgifter ur polisens export (räknat på inskrivningsdatum)."))
-        pop = data.marts["population_by_year"]
-        pop = pop[(pop.municipality_code == code) & (pop.area_code != "")]
-        by_area = counted.groupby(["area_code", "year"], as_index=False)["crimes"].sum()
-        by_area = by_area.merge(pop[["area_code", "year", "population"]], on=["area_code", "year"], how="left")
-        by_area["per_1000"] = by_area["crimes"] / by_area["population"] * 1000
-        by_area["area_name"] = by_area["area_code"].map(names).fillna(by_area["area_code"])
-        table = by_area.sort_values(["area_name", "year"])
+            id="brott-omrade", section="Anmälda brott", title="Anmälda brott per 100 000 invånare, per kommundel och år",
+            description=("Antal brott per 100 000 invånare (medelfolkmängd under året, som Brå räknar). Kommundelar "
+                         f"med färre än {fmt_int(policy.small_area_population)} invånare redovisas också som "
+                         "treårsmedelvärde, eftersom enskilda år varierar mycket. Brott som inte kan platsbestämmas "
+                         "ingår bara i hela kommunen. Bara hela år redovisas."),
+            figure=figures.make_area_year_figure(rates.rename(columns={"rate": "rate_value"}), "rate_value",
+                                                 "Anmälda brott per 100 000 invånare", "Per 100 000 invånare"),
+            table=pd.DataFrame({"Område": tab.area_name, "År": tab.year.astype(str),
+                                "Antal brott": [fmt_int(v) for v in tab["count"]],
+                                "Per 100 000 inv.": [fmt_number(v, 0) for v in tab.rate],
+                                "Treårsmedel per 100 000": [fmt_number(v, 0) if pd.notna(v) else "–" for v in tab.rate_3y],
+                                "Befolkning": [f"{fmt_number(d, 0)} ({b})" for d, b in zip(tab.denominator, tab.population_basis)]}),
+            source=f"{FEED_LABELS['crime_reports']}; {FEED_LABELS['population']}",
+            period=f"{int(rates.year.min())}–{int(rates.year.max())}",
+            status="Preliminära brottsuppgifter; befolkning enligt folkmängdsfilen."))
+    # the municipality beside its county and the country (Brå's official statistics)
+    bra = data.marts["bra_crime_by_year"]
+    county = code[:2]
+    comp_geo = bra[bra.geography_code.isin([code, county, "00"]) & (bra.variable == "Totalt antal anmälda brott")]
+    if (comp_geo.geography_code == code).any():
+        comp_geo = _geography_order(comp_geo, code)
         blocks.append(Block(
-            id="brott-omrade", section="Anmälda brott", title="Anmälda brott per kommundel och år",
-            description=("Antal anmälda brott per kommundel och år; i tabellen även per 1 000 invånare (folkmängd "
-                         "31 december samma år, tomt när folkmängden ännu inte finns). Brott som inte kan "
-                         "platsbestämmas redovisas separat."),
-            figure=figures.make_area_year_figure(by_area, "crimes", "Anmälda brott per kommundel", "Antal anmälda brott",
-                                                 rate="per_1000"),
-            table=pd.DataFrame({"Kommundel": table["area_name"], "År": table["year"].astype(str),
-                                "Antal brott": [fmt_int(v) for v in table["crimes"]],
-                                "Per 1 000 invånare": [fmt_number(v, 1) for v in table["per_1000"]]}),
-            source=f"{FEED_LABELS['crime_reports']}; {FEED_LABELS['population']}", period=_period_text(counted),
-            status="Preliminära uppgifter; innevarande år är ofullständigt."))
+            id="jamforelse", section="Anmälda brott", title="Jämfört med länet och riket (Brås officiella statistik)",
+            description=("Anmälda brott per 100 000 invånare enligt Brås indikatorer för kommuners lägesbild. "
+                         "Brå räknar brott i den kommun där brottet begicks; talen skiljer sig därför från polisens "
+                         "export ovan."),
+            figure=figures.make_geography_comparison_figure(comp_geo, "per_100k", "Anmälda brott per 100 000 invånare",
+                                                            "Per 100 000 invånare"),
+            table=pd.DataFrame({"Geografi": comp_geo.geography_name, "År": comp_geo.year.astype(str),
+                                "Antal": [fmt_int(v) for v in comp_geo.crimes],
+                                "Per 100 000 inv.": [fmt_int(v) for v in comp_geo.per_100k]}),
+            source=FEED_LABELS["bra_indicators"], period=f"{int(comp_geo.year.min())}–{int(comp_geo.year.max())}",
+            status="Brås officiella statistik (slutlig för avslutade år)."))
+    return blocks
 
-    # --- EST ------------------------------------------------------------------------------------
-    est = data.marts["est_by_quarter"]
-    est = est[est.municipality_code == code]
-    if not est.empty:
-        blocks.append(Block(
-            id="est-kvartal", section="EST – platsbundna händelser", title="EST-händelser per kvartal och kategori",
-            description="Händelser rapporterade av EST-rapportörer (kommun, bostadsbolag, bevakning, polis m.fl.).",
-            figure=figures.make_quarterly_stacked_figure(est, "events", "category", "EST-händelser per kvartal",
-                                                         "Antal händelser"),
-            table=_quarter_table(figures.top_categories(est[["year", "quarter", "category", "events"]], "category",
-                                                        "events", 6), "category", "events", "Kategori"),
-            source=FEED_LABELS["est_events"], period=_period_text(est), status="Löpande rapportering; kan kompletteras i efterhand."))
-        places = data.marts["est_places"]
-        places = places[places.municipality_code == code]
-        last_key = int(places.year.max()) * 4 + int(places[places.year == places.year.max()].quarter.max())
-        recent = places[(places.year * 4 + places.quarter) > last_key - 4]
-        top = (recent.groupby("place", as_index=False)["events"].sum().sort_values("events", ascending=False).head(10))
-        blocks.append(Block(
-            id="est-platser", section="EST – platsbundna händelser", title="Platser med flest EST-händelser, senaste fyra kvartalen",
-            description="De tio platser som fått flest rapporter under de senaste fyra kvartalen.",
-            figure=figures.make_top_places_figure(top, "Flest EST-händelser, senaste fyra kvartalen"),
-            table=pd.DataFrame({"Plats": top["place"], "Antal händelser": [fmt_int(v) for v in top["events"]]}),
-            source=FEED_LABELS["est_events"], period=_period_text(recent), status="Löpande rapportering."))
 
-    # --- concern reports -----------------------------------------------------------------------
+def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     concern = data.marts["concern_by_quarter"]
     concern = concern[concern.municipality_code == code]
-    if not concern.empty:
-        by_age = concern.groupby(["year", "quarter", "age_band"], as_index=False)["reports"].sum()
-        by_age["age_band"] = by_age["age_band"].map(lambda a: f"{a.replace('-', '–')} år")
-        blocks.append(Block(
-            id="oro-kvartal", section="Orosanmälningar", title="Orosanmälningar per kvartal och åldersgrupp",
-            description=(f"Antal orosanmälningar (inte antal barn). Antal mellan 1 och {policy.max_suppressed_count} "
-                         f"visas som \"{policy.suppressed_label}\" och ritas inte ut."),
-            figure=figures.make_suppressed_stacked_figure(by_age, "reports", "age_band", "Orosanmälningar per kvartal",
-                                                          "Antal anmälningar", policy.max_suppressed_count,
-                                                          policy.suppressed_label),
-            table=_quarter_table(by_age, "age_band", "reports", "Åldersgrupp", suppress=policy),
-            source=FEED_LABELS["concern_reports"], period=_period_text(by_age),
-            status="Socialtjänstens registrering; uppgifter för senaste månaden kan kompletteras."))
+    if concern.empty:
+        return []
+    blocks = []
+    by_age = concern.groupby(["year", "quarter", "age_band"], as_index=False)["reports"].sum()
+    by_age["age_band"] = by_age["age_band"].map(lambda a: f"{a.replace('-', '–')} år")
+    blocks.append(Block(
+        id="oro-kvartal", section="Orosanmälningar", title="Orosanmälningar per kvartal och åldersgrupp",
+        description=(f"Antal orosanmälningar (inte antal barn). Antal mellan 1 och {policy.max_suppressed_count} "
+                     f"visas som \"{policy.suppressed_label}\" och ritas inte ut."),
+        figure=figures.make_suppressed_stacked_figure(by_age, "reports", "age_band", "Orosanmälningar per kvartal",
+                                                      "Antal anmälningar", policy.max_suppressed_count,
+                                                      policy.suppressed_label),
+        table=_quarter_table(by_age, "age_band", "reports", "Åldersgrupp", suppress=policy),
+        source=FEED_LABELS["concern_reports"], period=_period_text(by_age),
+        status="Socialtjänstens registrering; uppgifter för senaste månaden kan kompletteras."))
+    # reason × age band over the last four quarters, with primary and secondary suppression
+    year, quarter = _last_quarter(concern)
+    key_now = year * 4 + quarter
+    recent = concern[(concern.year * 4 + concern.quarter) > key_now - 4]
+    grid = recent.pivot_table(index="reason", columns="age_band", values="reports", aggfunc="sum", fill_value=0)
+    mask = suppress(grid, policy)
+    shown = apply_mask(grid, mask, policy)
+    row_tot, col_tot = grid.sum(axis=1), grid.sum(axis=0)
 
-    # --- survey ---------------------------------------------------------------------------------
+    def total_text(v):
+        return policy.suppressed_label if 1 <= v <= policy.max_suppressed_count else fmt_int(v)
+
+    shown["Totalt"] = [total_text(v) for v in row_tot]
+    shown.index = [data.concern_reason_labels.get(r, r) for r in shown.index]
+    shown.columns = [f"{c.replace('-', '–')} år" if c != "Totalt" else c for c in shown.columns]
+    table = shown.reset_index(names="Skäl")
+    table = pd.concat([table, pd.DataFrame([{"Skäl": "Totalt", **{f"{c.replace('-', '–')} år": total_text(v)
+                                                                   for c, v in col_tot.items()},
+                                             "Totalt": total_text(grid.values.sum())}])])
+    hidden = int(mask.values.sum())
+    blocks.append(Block(
+        id="oro-skal", section="Orosanmälningar",
+        title=f"Orosanmälningar per skäl och åldersgrupp, {_quarter_span(key_now, 4)}",
+        description=(f"\"{policy.suppressed_label}\" = 1–{policy.max_suppressed_count} anmälningar. \"×\" = dolt så att "
+                     "ett litet tal inte kan räknas ut från summorna (sekundär röjandekontroll). "
+                     f"{hidden} celler är dolda."),
+        figure=None, table=table, source=FEED_LABELS["concern_reports"], period=_quarter_span(key_now, 4),
+        status="Socialtjänstens registrering."))
+    return blocks
+
+
+def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy) -> list[Block]:
     survey = data.marts["survey_by_year"]
     survey = survey[(survey.municipality_code == code) & (survey.n >= policy.survey_min_n)]
-    if not survey.empty:
-        whole = survey[survey.area_code == ""]
-        years = sorted(whole.year.unique())
+    if survey.empty:
+        return []
+    blocks = []
+    whole = survey[survey.area_code == ""].sort_values(["item", "year"])
+    years = sorted(whole.year.unique())
+    change = []
+    for item, part in whole.groupby("item", sort=False):
+        prev = None
+        for r in part.itertuples():
+            if prev is None or prev.year != r.year - 1:
+                change.append("–")
+            else:
+                d, lo, hi, ok = survey_change(prev.share, prev.ci_low, prev.ci_high, r.share, r.ci_low, r.ci_high)
+                change.append(f"{'säkerställd' if ok else 'ingen säkerställd'} förändring "
+                              f"({'+' if d > 0 else '−'}{fmt_number(abs(d) * 100, 0)} procentenheter)")
+            prev = r
+    blocks.append(Block(
+        id="trygghet-trend", section="Trygghetsmätning", title="Trygghetsmätningen per år",
+        description=("Viktade andelar med 95 % konfidensintervall. En förändring mellan två år kallas säkerställd "
+                     "bara när intervallet för skillnaden inte omfattar noll. En enskild mätning är ingen trend."),
+        figure=figures.make_survey_trend_figure(whole, data.survey_labels, "Trygghetsmätningen, hela kommunen"),
+        table=pd.DataFrame({"Fråga": whole["item"].map(data.survey_labels), "År": whole["year"].astype(str),
+                            "Andel": [fmt_percent(v) for v in whole["share"]],
+                            "95 % KI": [f"{fmt_percent(a)}–{fmt_percent(b)}" for a, b in zip(whole.ci_low, whole.ci_high)],
+                            "Antal svar": [fmt_int(v) for v in whole["n"]], "Mot året innan": change}),
+        source=FEED_LABELS["survey_responses"], period=f"{years[0]}–{years[-1]}" if years else "",
+        status="Urvalsundersökning: skattningar med osäkerhet."))
+    latest = int(survey.year.max())
+    area_part = survey[(survey.area_code != "") & (survey.year == latest) & (survey.item == "unsafe_evening")].copy()
+    if not area_part.empty:
+        area_part["area_name"] = area_part["area_code"].map(names).fillna(area_part["area_code"])
+        label = data.survey_labels.get("unsafe_evening", "unsafe_evening")
         blocks.append(Block(
-            id="trygghet-trend", section="Trygghetsmätning", title="Trygghetsmätningen per år",
-            description=("Viktade andelar med 95 % konfidensintervall. En förändring mellan två år är bara säker "
-                         "när intervallen inte överlappar. En enskild mätning är ingen trend."),
-            figure=figures.make_survey_trend_figure(whole, data.survey_labels, "Trygghetsmätningen, hela kommunen"),
-            table=pd.DataFrame({"Fråga": whole["item"].map(data.survey_labels), "År": whole["year"].astype(str),
-                                "Andel": [fmt_percent(v) for v in whole["share"]],
-                                "95 % KI": [f"{fmt_percent(a)}–{fmt_percent(b)}" for a, b in zip(whole.ci_low, whole.ci_high)],
-                                "Antal svar": [fmt_int(v) for v in whole["n"]]}),
-            source=FEED_LABELS["survey_responses"], period=f"{years[0]}–{years[-1]}" if years else "",
+            id="trygghet-omrade", section="Trygghetsmätning", title=f"{label}, per kommundel {latest}",
+            description=(f"Viktade andelar med 95 % konfidensintervall. Kommundelar med färre än "
+                         f"{policy.survey_min_n} svar redovisas inte."),
+            figure=figures.make_survey_area_figure(area_part, f"{label} ({latest})"),
+            table=pd.DataFrame({"Kommundel": area_part["area_name"], "Andel": [fmt_percent(v) for v in area_part["share"]],
+                                "95 % KI": [f"{fmt_percent(a)}–{fmt_percent(b)}" for a, b in
+                                            zip(area_part.ci_low, area_part.ci_high)],
+                                "Antal svar": [fmt_int(v) for v in area_part["n"]]}),
+            source=FEED_LABELS["survey_responses"], period=str(latest),
             status="Urvalsundersökning: skattningar med osäkerhet."))
-        latest = int(survey.year.max())
-        area_part = survey[(survey.area_code != "") & (survey.year == latest) & (survey.item == "unsafe_evening")].copy()
-        if not area_part.empty:
-            area_part["area_name"] = area_part["area_code"].map(names).fillna(area_part["area_code"])
-            label = data.survey_labels.get("unsafe_evening", "unsafe_evening")
-            blocks.append(Block(
-                id="trygghet-omrade", section="Trygghetsmätning", title=f"{label}, per kommundel {latest}",
-                description=(f"Viktade andelar med 95 % konfidensintervall. Kommundelar med färre än "
-                             f"{policy.survey_min_n} svar redovisas inte."),
-                figure=figures.make_survey_area_figure(area_part, f"{label} ({latest})"),
-                table=pd.DataFrame({"Kommundel": area_part["area_name"], "Andel": [fmt_percent(v) for v in area_part["share"]],
-                                    "95 % KI": [f"{fmt_percent(a)}–{fmt_percent(b)}" for a, b in
-                                                zip(area_part.ci_low, area_part.ci_high)],
-                                    "Antal svar": [fmt_int(v) for v in area_part["n"]]}),
-                source=FEED_LABELS["survey_responses"], period=str(latest),
-                status="Urvalsundersökning: skattningar med osäkerhet."))
+    ntu = data.marts["ntu_by_year"]
+    county = code[:2]
+    item = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+    ntu = ntu[ntu.geography_code.isin([code, county, "00"]) & (ntu.variable == item)]
+    if (ntu.geography_code == code).any():
+        ntu = _geography_order(ntu.assign(share=ntu.share_percent, ci_low=ntu.ci_low_percent,
+                                          ci_high=ntu.ci_high_percent), code)
+        blocks.append(Block(
+            id="ntu-jamforelse", section="Trygghetsmätning", title="Otrygghet sent på kvällen enligt NTU: kommun, län, riket",
+            description=("Brås nationella trygghetsundersökning med Brås egna 95 % konfidensintervall (kommunens "
+                         "skattningar bygger på flera års svar)."),
+            figure=figures.make_geography_comparison_figure(ntu, "share", "Andel otrygga (%)", "Andel (%)", percent=True),
+            table=pd.DataFrame({"Geografi": ntu.geography_name, "År": ntu.year.astype(str),
+                                "Andel": [f"{fmt_number(v, 0)} %" for v in ntu.share],
+                                "95 % KI": [f"{fmt_number(a, 0)}–{fmt_number(b, 0)} %" for a, b in zip(ntu.ci_low, ntu.ci_high)],
+                                "Antal svarande": [fmt_int(v) if pd.notna(v) else "–" for v in ntu.n]}),
+            source=FEED_LABELS["bra_indicators"], period=f"{int(ntu.year.min())}–{int(ntu.year.max())}",
+            status="Brås officiella statistik."))
     return blocks
+
+
+def est_blocks(data: SiteData, code: str) -> list[Block]:
+    est = data.marts["est_by_quarter"]
+    est = est[est.municipality_code == code]
+    if est.empty:
+        return []
+    places = data.marts["est_places"]
+    places = places[places.municipality_code == code]
+    year, quarter = _last_quarter(places)
+    key_now = year * 4 + quarter
+    recent = places[(places.year * 4 + places.quarter) > key_now - 4]
+    top = recent.groupby("place", as_index=False)["events"].sum().sort_values("events", ascending=False).head(10)
+    return [
+        Block(id="est-kvartal", section="EST – platsbundna händelser", title="EST-händelser per kvartal och kategori",
+              description="Händelser rapporterade av EST-rapportörer (kommun, bostadsbolag, bevakning, polis m.fl.).",
+              figure=figures.make_quarterly_stacked_figure(est, "events", "category", "EST-händelser per kvartal",
+                                                           "Antal händelser"),
+              table=_quarter_table(figures.top_categories(est[["year", "quarter", "category", "events"]], "category",
+                                                          "events", 6), "category", "events", "Kategori"),
+              source=FEED_LABELS["est_events"], period=_period_text(est),
+              status="Löpande rapportering; kan kompletteras i efterhand."),
+        Block(id="est-platser", section="EST – platsbundna händelser",
+              title="Platser med flest EST-händelser, senaste fyra kvartalen",
+              description="De tio platser som fått flest rapporter under de senaste fyra kvartalen.",
+              figure=figures.make_top_places_figure(top, "Flest EST-händelser, senaste fyra kvartalen"),
+              table=pd.DataFrame({"Plats": top["place"], "Antal händelser": [fmt_int(v) for v in top["events"]]}),
+              source=FEED_LABELS["est_events"], period=_quarter_span(key_now, 4), status="Löpande rapportering."),
+    ]
+
+
+def municipality_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
+    names = _area_names(data, code)
+    return (crime_blocks(data, code, names, policy) + est_blocks(data, code) + concern_blocks(data, code, policy)
+            + survey_blocks(data, code, names, policy))
 
 
 STATUS_ORDER = {"efter plan": 0, "ej påbörjad": 1, "enligt plan": 2, "klar": 3}
@@ -298,6 +459,9 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                                            rationale=("rationale", "first"), ordinal=("ordinal", "min"),
                                            priority_area_id=("priority_area_id", "first")).reset_index())
     key_now = year * 4 + quarter
+    imap = plan["indicator_map"]
+    survey_items = dict(imap[(imap.agreement_id == ag.agreement_id) & (imap.dimension == "item")]
+                        [["indicator_id", "value"]].itertuples(index=False))
     blocks = []
     for area in areas.itertuples():
         defs = labels[labels.priority_area_id == area.priority_area_id].sort_values("ordinal")
@@ -310,10 +474,21 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                 yearly = series.dropna(subset=["value"]).sort_values("year")
                 latest = yearly.iloc[-1] if len(yearly) else None
                 prev = yearly.iloc[-2] if len(yearly) > 1 else None
+                change = "–"
+                item = survey_items.get(d.indicator_id)
+                if latest is not None and prev is not None and item:
+                    sv = data.marts["survey_by_year"]
+                    sv = sv[(sv.municipality_code == code) & (sv.area_code == "") & (sv.item == item)].set_index("year")
+                    if latest.year in sv.index and prev.year in sv.index:
+                        a, b = sv.loc[prev.year], sv.loc[latest.year]
+                        diff, _, _, ok = survey_change(a.share, a.ci_low, a.ci_high, b.share, b.ci_low, b.ci_high)
+                        change = (f"{'säkerställd' if ok else 'ingen säkerställd'} förändring "
+                                  f"({'+' if diff > 0 else '−'}{fmt_number(abs(diff) * 100, 0)} procentenheter)")
                 rows.append({"Indikator": d.label,
                              "Senaste": f"{_fmt_indicator('survey', latest.value, policy)} ({latest.year})" if latest is not None else "–",
                              "Jämförelse": f"{_fmt_indicator('survey', prev.value, policy)} ({prev.year})" if prev is not None else "–",
-                             "Senaste fyra kvartalen": "–", "Fyra kvartal före": "–", "Varför": d.rationale})
+                             "Senaste fyra kvartalen": "–", "Fyra kvartal före": "–", "Förändring": change,
+                             "Varför": d.rationale})
                 continue
             s = series.dropna(subset=["quarter"]).copy()
             s["key"] = s.year * 4 + s.quarter
@@ -325,7 +500,8 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                          "Senaste": f"{_fmt_indicator(d.kind, now or 0, policy)} ({quarter_label(year, quarter)})",
                          "Jämförelse": f"{_fmt_indicator(d.kind, before or 0, policy)} ({quarter_label(year - 1, quarter)})",
                          "Senaste fyra kvartalen": _fmt_indicator(d.kind, last4, policy),
-                         "Fyra kvartal före": _fmt_indicator(d.kind, prev4, policy), "Varför": d.rationale})
+                         "Fyra kvartal före": _fmt_indicator(d.kind, prev4, policy),
+                         "Förändring": change_signal(last4, prev4, policy).text(), "Varför": d.rationale})
         counts = ind[(ind.priority_area_id == area.priority_area_id) & (ind.kind.isin(["crime", "est", "activity"]))
                      & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
         figure = (figures.make_indicator_trend_figure(counts, "Indikatorer per kvartal, senaste tre åren")
@@ -334,7 +510,8 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             id=f"omrade-{area.priority_area_id}", section="Prioriterade områden i samverkansöverenskommelsen",
             title=" ".join(str(area.name).split()),
             description=("Indikatorerna som följer området enligt indikatorkartläggningen (data/agreements/indicators). "
-                         "Enkätandelar jämförs med föregående mätning; antal jämförs med samma kvartal året innan."),
+                         "Antal jämförs med samma kvartal året innan och de fyra senaste kvartalen med de fyra före "
+                         "(förändringssignal, se Anmälda brott); enkätandelar med föregående mätning."),
             figure=figure, table=pd.DataFrame(rows),
             source="Samverkansöverenskommelsen; anmälda brott, EST, orosanmälningar, trygghetsmätning, aktivitetslogg",
             period=quarter_label(year, quarter), status="Preliminära uppgifter för senaste kvartalet."))

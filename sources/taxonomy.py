@@ -23,7 +23,7 @@ _LISTS: dict[str, tuple[str, str, tuple[str, str] | None]] = {
 
 # Reference tables loaded into the warehouse schema ``ref`` (file stem = table name).
 REFERENCE_TABLES = ["municipalities", "crime_codes", "est_categories", "concern_reasons", "age_bands",
-                    "survey_items"]
+                    "survey_items", "series_breaks"]
 
 
 def read_reference(name: str) -> list[dict[str, str]]:

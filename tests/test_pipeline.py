@@ -15,7 +15,7 @@ from sources.contract import all_feeds
 from tests.conftest import run_cli, table_counts
 
 SAMPLE_FEEDS = {"areas", "population", "crime_reports", "concern_reports", "est_events", "survey_responses",
-                "activity_log"}
+                "activity_log", "bra_indicators"}
 
 
 def test_definitions_load_with_every_feed_model_and_check():
@@ -113,8 +113,13 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
     site = sample_home / "site"
     page = (site / "lagesbild-0486.html").read_text(encoding="utf-8")
     area_ids = ["barn-unga", "trygga-miljoer", "kommunikation", "vald-relation", "trafik", "naringsliv"]
-    expected = [f"omrade-{a}" for a in area_ids] + ["brott-kvartal", "brott-omrade", "est-kvartal", "est-platser",
-                                                    "oro-kvartal", "trygghet-trend"]
+    expected = [f"omrade-{a}" for a in area_ids] + ["brott-kvartal", "brott-forandring", "brott-omrade", "jamforelse",
+                                                    "est-kvartal", "est-platser", "oro-kvartal", "trygghet-trend",
+                                                    "ntu-jamforelse"]
+    # the honest-number signals (dashboards/STATISTICS.md) are on the page
+    assert "Förändringssignalen z = 2(√nu − √före)" in page and "per 100 000 invånare" in page
+    assert 'id="oro-skal"' in page and "sekundär röjandekontroll" in page
+    assert "säkerställd förändring" in page
     # Strängnäs's six priority areas with their indicators and the activity follow-up table
     for name in ["Skydda barn och unga från att hamna i utanförskap, kriminalitet och missbruk.",
                  "Utveckla samverkan med näringslivet.", "Uppföljning av handlingsplanen 2026"]:
@@ -190,3 +195,17 @@ def test_materialize_a_feed_slice_with_dagster(tmp_path):
     con = duckdb.connect(str(home.warehouse), read_only=True)
     names = [r[0] for r in con.execute("SELECT municipality_name FROM marts.dim_areas").fetchall()]
     assert set(names) == {"Strängnäs"}
+
+
+def test_no_unsuppressed_small_counts_in_published_concern_tables(sample_home):
+    page = (sample_home / "site" / "lagesbild-0486.html").read_text(encoding="utf-8")
+    checked = 0
+    for block_id in ("oro-kvartal", "oro-skal"):
+        start = page.index(f'id="{block_id}"')
+        body = page[start:page.index("</tbody>", start)]
+        cells = re.findall(r"<td>(.*?)</td>", body)
+        assert cells
+        for cell in cells:
+            assert not re.fullmatch(r"[1-4]", cell.strip()), (block_id, cell)
+            checked += 1
+    assert checked > 20

@@ -19,7 +19,8 @@ from sources.taxonomy import read_reference
 progress = logging.getLogger("lagesbild")
 MART_KEYS = [dg.AssetKey(["marts", m.name]) for m in discover() if m.layer == "marts"]
 SITE_FEEDS_MARTS = ["crime_by_quarter", "est_by_quarter", "concern_by_quarter", "survey_by_year"]
-SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas", "indicators_by_quarter", "followup"]
+SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas", "indicators_by_quarter", "followup",
+                                  "rates_by_year", "bra_crime_by_year", "ntu_by_year"]
 PLAN_TABLES = ["agreements", "priority_areas", "indicator_map"]
 
 
@@ -52,6 +53,8 @@ def load_site_data(con) -> SiteData:
         concern_reason_labels={r["reason"]: r["label"] for r in read_reference("concern_reasons")},
         published_at=datetime.now(ZoneInfo("Europe/Stockholm")).replace(tzinfo=None, microsecond=0),
         plan={name: con.execute(f'SELECT * FROM plan."{name}"').df() for name in PLAN_TABLES},
+        series_breaks=read_reference("series_breaks"),
+        level3_to_level2={r["level3"]: r["level2"] for r in read_reference("crime_codes")},
     )
 
 
