@@ -276,10 +276,17 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     blocks = []
     by_age = concern.groupby(["year", "quarter", "age_band"], as_index=False)["reports"].sum()
     by_age["age_band"] = by_age["age_band"].map(lambda a: f"{a.replace('-', '–')} år")
+    rates = data.marts["rates_by_year"]
+    rates = rates[(rates.municipality_code == code) & (rates.measure == "orosanmalningar") & rates.rate.notna()]
+    rate_text = ""
+    if not rates.empty:
+        r = rates.sort_values("year").iloc[-1]
+        rate_text = (f" {int(r.year)}: {fmt_int(r['count'])} anmälningar, {fmt_number(r.rate, 1)} per 1 000 barn "
+                     f"0–17 år (medelfolkmängd {fmt_number(r.denominator, 0)} barn).")
     blocks.append(Block(
         id="oro-kvartal", section="Orosanmälningar", title="Orosanmälningar per kvartal och åldersgrupp",
-        description=(f"Antal orosanmälningar (inte antal barn). Antal mellan 1 och {policy.max_suppressed_count} "
-                     f"visas som \"{policy.suppressed_label}\" och ritas inte ut."),
+        description=(f"Antal orosanmälningar (inte antal barn).{rate_text} Antal mellan 1 och "
+                     f"{policy.max_suppressed_count} visas som \"{policy.suppressed_label}\" och ritas inte ut."),
         figure=figures.make_suppressed_stacked_figure(by_age, "reports", "age_band", "Orosanmälningar per kvartal",
                                                       "Antal anmälningar", policy.max_suppressed_count,
                                                       policy.suppressed_label),
