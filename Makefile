@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test refresh dagster bench clean
+.PHONY: install demo test browser refresh dagster bench clean
 
 $(STAMP): pyproject.toml
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,9 +19,15 @@ demo: install
 	$(BIN)/lagesbild sample
 	$(BIN)/lagesbild refresh
 
-## Install and run the test suite.
-test: install
+## Install and run the test suite (browser tests need Debian's chromium: installed here when run as root).
+test: install browser
 	$(BIN)/python -m pytest
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests and PDF packs…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium not found: browser tests will be skipped (install Debian's chromium)"; fi; }
 
 ## Open the Dagster UI on the same definitions (http://127.0.0.1:3000).
 dagster: install

@@ -556,6 +556,12 @@ def _sources_table(files: pd.DataFrame) -> list[dict]:
             for r in current.itertuples()]
 
 
+def list_packs(out_dir: Path) -> list[dict]:
+    from dashboards.packs import list_packs as _list
+
+    return _list(out_dir)
+
+
 def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -595,7 +601,7 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
     result.figures["datadocs.html"] = []
     _write(result.index, env.get_template("index.html").render(
         title="Lägesbild – publicerade sidor", pages=pages, published=published, plotly_js=None,
-        failed_checks=quality["failed_errors"], rejected=quality["rejected"]))
+        failed_checks=quality["failed_errors"], rejected=quality["rejected"], packs=list_packs(out_dir)))
     return result
 
 

@@ -59,11 +59,12 @@ def _frame_records(df) -> list[dict]:
 # ------------------------------------------------------------------------------------------ verbs
 
 def cmd_sample(args, home: Home) -> int:
-    from sources.sample import LAST_DAY, generate
+    from sources.sample import LAST_DAY, generate, write_analysis
 
     home.ensure()
     t0 = time.perf_counter()
     files = generate(home.incoming, first_year=args.first_year, last=LAST_DAY, scale=args.scale)
+    write_analysis(home.analysis)
     n = sum(len(v) for v in files.values())
     for feed, paths in files.items():
         log.info("  %-18s %d fil(er)", feed, len(paths))
@@ -186,8 +187,72 @@ def cmd_refresh(args, home: Home) -> int:
 
 
 def cmd_publish(args, home: Home) -> int:
-    log.info("Publicerar sidorna från lagret…")
-    return _run_job(home, "publish")
+    if not args.meeting:
+        log.info("Publicerar sidorna från lagret…")
+        return _run_job(home, "publish")
+    from dashboards.packs import PackError, build_pack
+    from dashboards.policy import load_policy
+    from dashboards.site import build_site
+    from pipelines.assets.site import WarehouseNotReady, load_site_data
+
+    if not home.warehouse.exists():
+        print("Lagret finns inte ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
+        return 2
+    con = _connect(home, read_only=True)
+    try:
+        data = load_site_data(con)
+    except WarehouseNotReady as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    code = (args.municipality or (next(iter(data.municipalities)) if len(data.municipalities) == 1 else "")).zfill(4)
+    if not args.municipality and len(data.municipalities) > 1:
+        print(f"Ange kommun med --municipality (finns: {', '.join(data.municipalities)}).", file=sys.stderr)
+        return 2
+    policy = load_policy()
+    t0 = time.perf_counter()
+    try:
+        folder = build_pack(data, args.meeting, code, args.period, home.site, policy,
+                            analysis_dir=home.analysis, pdf=not args.no_pdf)
+    except PackError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    build_site(data, home.site, policy)  # the index lists the new pack
+    meta = json.loads((folder / "pack.json").read_text(encoding="utf-8"))
+    log.info("Mötespaket klart på %.1f s: %s", time.perf_counter() - t0, folder / "index.html")
+    if meta.get("pdf"):
+        log.info("PDF: %s", folder / meta["pdf"])
+    elif meta.get("pdf_problem"):
+        log.info("%s", meta["pdf_problem"])
+    return 0
+
+
+def make_server(site: Path, address: str = "127.0.0.1", port: int = 8000):
+    """A static file server for the published folder (plain files: any intranet web server can host them)."""
+    import functools
+    import http.server
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):  # no per-request noise on the coordinator's terminal
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(site))
+    return http.server.ThreadingHTTPServer((address, port), handler)
+
+
+def cmd_serve(args, home: Home) -> int:
+
+    if not (home.site / "index.html").exists():
+        print("Det finns inga publicerade sidor. Kör `lagesbild refresh` först.", file=sys.stderr)
+        return 2
+    with make_server(home.site, args.address, args.port) as server:
+        log.info("Visar %s på http://%s:%d/ (avsluta med Ctrl+C)", home.site, args.address, server.server_address[1])
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+    return 0
 
 
 def cmd_plan_validate(args, home: Home) -> int:
@@ -295,8 +360,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("refresh", help="read new files, rebuild the models, run quality checks, publish the site")
     s.set_defaults(func=cmd_refresh)
 
-    s = sub.add_parser("publish", help="rebuild the published pages from the current warehouse")
+    s = sub.add_parser("publish", help="rebuild the published pages, or write a dated meeting pack (--meeting)")
+    s.add_argument("--meeting", choices=["bra", "council", "quality", "public"],
+                   help="write an immutable meeting pack (HTML, Excel, PDF) for this meeting")
+    s.add_argument("--period", default=None, help="the pack's period, e.g. 2026-Q3")
+    s.add_argument("--municipality", help="municipality code (needed when the warehouse holds several)")
+    s.add_argument("--no-pdf", action="store_true", help="skip printing the PDF")
     s.set_defaults(func=cmd_publish)
+
+    s = sub.add_parser("serve", help="serve the published site for preview (loopback only by default)")
+    s.add_argument("--address", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000)
+    s.set_defaults(func=cmd_serve)
     plan = sub.add_parser("plan", help="agreements, citizen promises and indicator mappings (data/agreements/)")
     plan_sub = plan.add_subparsers(dest="plan_verb", required=True, metavar="PLAN_VERB")
     s = plan_sub.add_parser("validate", help="check agreement, promise or indicator files; errors name file, line, field")

@@ -34,6 +34,11 @@ class Home:
     def site(self) -> Path:
         return (self.root / "site") if self.root else PROJECT_ROOT / "build" / "site"
 
+    @property
+    def analysis(self) -> Path:
+        """The coordinator's written analyses: <kommunkod>-<period>.md (e.g. 0486-2026-Q3.md)."""
+        return (self.root / "analys") if self.root else PROJECT_ROOT / "data" / "analys"
+
     def ensure(self) -> "Home":
         self.incoming.mkdir(parents=True, exist_ok=True)
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)

@@ -455,6 +455,35 @@ def write_bra_indicators(out: Path, first_year: int, last: date) -> list[Path]:
     return [p]
 
 
+ANALYSIS = """# Analys inför BRÅ, kvartal 3 2026
+
+**Sammanfattning.** Skadegörelsen har ökat tydligt under det senaste året, främst i Strängnäs tätort och kring
+resecentrum, där EST-rapporterna om klotter och samlingar på kvällstid också ökar. Övriga brottskategorier ligger
+på samma nivå som året innan.
+
+## Bedömning
+
+- Ökningen av skadegörelse är en *tydlig förändring* enligt förändringssignalen, inte slumpmässig variation.
+- Trygghetsmätningen visar ingen säkerställd förändring i andelen otrygga sent på kvällen.
+- Den årliga utbildningen i Ansvarsfull alkoholservering genomfördes inte 2025.
+
+## Förslag till åtgärder
+
+1. Trygghetsvandring vid resecentrum med bostadsbolaget och kollektivtrafiken under oktober.
+2. Förstärkt EST-rapportering och klottersanering inom 24 timmar vid resecentrum.
+
+<script>alert("inskickad text ska aldrig köras")</script>
+"""
+
+
+def write_analysis(home_analysis: Path) -> Path:
+    """The coordinator's written analysis for the sample period (Markdown, rendered on the BRÅ pack)."""
+    path = home_analysis / f"{MUNICIPALITY}-2026-Q3.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(ANALYSIS, encoding="utf-8")
+    return path
+
+
 def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: float = 1.0) -> dict[str, list[Path]]:
     """Write every feed's sample exports into ``out/<feed>/``. Returns the files per feed."""
     out = Path(out)

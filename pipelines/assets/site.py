@@ -13,7 +13,6 @@ from pipelines.checks.suites import load_suite
 from pipelines.models import discover
 from sources.contract import all_feeds
 from pipelines.resources import LagesbildHome
-from sources.ingest import ensure_schema
 from sources.taxonomy import read_reference
 
 progress = logging.getLogger("lagesbild")
@@ -21,7 +20,8 @@ MART_KEYS = [dg.AssetKey(["marts", m.name]) for m in discover() if m.layer == "m
 SITE_FEEDS_MARTS = ["crime_by_quarter", "est_by_quarter", "concern_by_quarter", "survey_by_year"]
 SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas", "indicators_by_quarter", "followup",
                                   "rates_by_year", "bra_crime_by_year", "ntu_by_year"]
-PLAN_TABLES = ["agreements", "priority_areas", "indicator_map"]
+PLAN_TABLES = ["agreements", "priority_areas", "indicator_map", "activities", "activity_areas", "promise_docs",
+               "promises", "promise_activities", "promise_targets"]
 
 
 class WarehouseNotReady(RuntimeError):
@@ -29,7 +29,7 @@ class WarehouseNotReady(RuntimeError):
 
 
 def load_site_data(con) -> SiteData:
-    ensure_schema(con)
+    """Everything the pages need, read only (packs are built from a read-only connection)."""
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
     missing = [m for m in SITE_MARTS if m not in existing]
     plan_existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'plan'").fetchall()}

@@ -1,0 +1,288 @@
+"""Meeting packs: immutable, dated folders (HTML, Excel downloads and a PDF) for one meeting and period.
+
+    lagesbild publish --meeting bra|council|quality|public --period 2026-Q3 [--municipality 0486]
+
+* bra      – the BRÅ meeting's lägesbild, structured as Lag (2023:196) § 4: kartläggning, övrig information, analys
+             (the coordinator's Markdown from <home>/analys/<kommunkod>-<period>.md, rendered with raw HTML disabled);
+* council  – the strategic council: each priority area with a status whose rule is stated, headline figures with
+             change signals, the activity-plan status table and the citizen promises' progress;
+* quality  – files, quarantine and checks for data stewards;
+* public   – the citizen promises and their progress per tertial (non-sensitive aggregates only).
+Every pack's footer lists the source files with their sha256 and the time of publication. A later refresh never
+changes an old pack: a pack folder is written once (a new publication gets a new, dated folder).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from markdown_it import MarkdownIt
+
+from dashboards import site as site_mod
+from dashboards.format import fmt_date, fmt_int, quarter_label
+from dashboards.policy import Policy
+from dashboards.site import Block, SiteData, _env, _write
+from dashboards.statistics import NO_CHANGE, change_signal
+
+MEETINGS = {"bra": "Lägesbild inför BRÅ", "council": "Strategiska rådet", "quality": "Datakvalitet",
+            "public": "Medborgarlöften"}
+PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
+
+
+class PackError(ValueError):
+    """Written for the coordinator."""
+
+
+def parse_period(text: str) -> tuple[int, int]:
+    m = PERIOD.match(text or "")
+    if not m:
+        raise PackError(f"Perioden \"{text}\" ska skrivas ÅÅÅÅ-Qn, t.ex. 2026-Q3.")
+    return int(m.group(1)), int(m.group(2))
+
+
+def until_period(data: SiteData, year: int, quarter: int) -> SiteData:
+    """The data as it stands for a period: nothing after its last day enters a pack for that period."""
+    key = year * 4 + quarter
+    end = pd.Timestamp(year=year, month=3 * quarter, day=1) + pd.offsets.MonthEnd(0)
+    marts = {}
+    for name, df in data.marts.items():
+        if {"year", "quarter"} <= set(df.columns):
+            keep = df.quarter.isna() & (df.year <= year) | (df.year * 4 + df.quarter.fillna(0) <= key)
+            marts[name] = df[keep]
+        elif "period_start" in df.columns:
+            marts[name] = df[pd.to_datetime(df.period_start) <= end]
+        elif "year" in df.columns:
+            marts[name] = df[df.year <= year]
+        else:
+            marts[name] = df
+    return replace(data, marts=marts)
+
+
+def render_analysis(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    return MarkdownIt("commonmark", {"html": False}).render(path.read_text(encoding="utf-8"))
+
+
+def write_excel(blocks: list[Block], folder: Path) -> dict[str, str]:
+    """One workbook per table, with exactly the shown (formatted, suppressed) values."""
+    folder.mkdir(parents=True, exist_ok=True)
+    links = {}
+    for b in blocks:
+        name = f"{b.id}.xlsx"
+        b.table.to_excel(folder / name, index=False, sheet_name="Tabell")
+        links[b.id] = name
+    return links
+
+
+def print_pdf(html: Path, pdf: Path, timeout: int = 120) -> str | None:
+    """Print a page with headless Chromium; returns None on success or a reason for the coordinator."""
+    browser = os.environ.get("BROWSER_PATH") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not browser:
+        return "PDF skapades inte: Chromium saknas (installera Debian-paketet chromium eller ange BROWSER_PATH)."
+    cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={pdf.parent / '.chromium'}", "--virtual-time-budget=15000", "--no-pdf-header-footer",
+           f"--print-to-pdf={pdf}", html.as_uri()]
+    try:
+        subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
+    finally:
+        shutil.rmtree(pdf.parent / ".chromium", ignore_errors=True)
+    if not pdf.exists() or pdf.stat().st_size < 1000:
+        return "PDF skapades inte: Chromium kunde inte skriva ut sidan."
+    return None
+
+
+def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | None, list[Block]]:
+    """Each priority area with a status (rule stated), headline figures, activity status, promise progress."""
+    agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy)
+    if agreement is None:
+        return None, []
+    follow = next((b for b in plan_blocks if b.id == "uppfoljning"), None)
+    rows = []
+    for b in plan_blocks:
+        if not b.id.startswith("omrade-"):
+            continue
+        signals = list(b.table.get("Förändring", []))
+        worse = [s for s in signals if "ökning" in s or s.startswith("säkerställd förändring (+")]
+        better = [s for s in signals if "minskning" in s or s.startswith("säkerställd förändring (−")]
+        area_id = b.id.removeprefix("omrade-")
+        acts = data.plan["activity_areas"] if "activity_areas" in data.plan else pd.DataFrame()
+        behind = 0
+        if follow is not None and not acts.empty:
+            ids = set(acts[acts.priority_area_id == area_id].activity_id)
+            names = set(data.plan["activities"][data.plan["activities"].activity_id.isin(ids)].name.map(
+                lambda n: " ".join(str(n).split())))
+            behind = int(((follow.table["Status"] == "efter plan") & follow.table["Aktivitet"].isin(names)).sum())
+        status = ("Uppmärksamma" if worse or behind else "Förbättring" if better else "Oförändrat")
+        rows.append({"Prioriterat område": b.title, "Status": status,
+                     "Indikatorer med ökning": len(worse), "Indikatorer med minskning": len(better),
+                     "Aktiviteter efter plan": behind})
+    status_table = pd.DataFrame(rows)
+    blocks = [Block(
+        id="omradesstatus", section="Samverkansöverenskommelsen", title="Status per prioriterat område",
+        description=("Regel: Uppmärksamma = minst en indikator visar en möjlig eller tydlig ökning (förändringssignal, "
+                     "de fyra senaste kvartalen mot de fyra före) eller en säkerställd försämring i "
+                     "trygghetsmätningen, eller minst en av områdets aktiviteter ligger efter plan. Förbättring = "
+                     "minst en indikator visar minskning och ingen ökning. Oförändrat = i övrigt. En ökning av "
+                     "anmälda brott kan spegla fler insatser (t.ex. narkotika, trafik)."),
+        figure=None, table=status_table, source="Indikatorer och aktivitetslogg enligt överenskommelsen",
+        period=agreement["period"], status="Preliminära uppgifter för senaste kvartalet.")]
+    # headline figures with honest change signals
+    crime = data.marts["crime_by_quarter"]
+    crime = crime[(crime.municipality_code == code) & crime.counts_as_crime]
+    head = []
+    if not crime.empty:
+        last = crime.sort_values(["year", "quarter"]).iloc[-1]
+        key = int(last.year) * 4 + int(last.quarter)
+        for label, df, col in (("Anmälda brott", crime, "crimes"),
+                               ("EST-händelser", data.marts["est_by_quarter"].query("municipality_code == @code"), "events"),
+                               ("Orosanmälningar", data.marts["concern_by_quarter"].query("municipality_code == @code"),
+                                "reports")):
+            if df.empty:
+                continue
+            k = df.year * 4 + df.quarter
+            now, before = df[(k > key - 4) & (k <= key)][col].sum(), df[(k > key - 8) & (k <= key - 4)][col].sum()
+            sig = change_signal(now, before, policy)
+            head.append({"Mått": label, "Senaste fyra kvartalen": fmt_int(now), "Fyra kvartal före": fmt_int(before),
+                         "Förändring": sig.text()})
+    if head:
+        blocks.append(Block(id="nyckeltal", section="Samverkansöverenskommelsen", title="Nyckeltal",
+                            description="Förändringssignal z = 2(√nu − √före); procent bara vid tillräckligt stort jämförelsetal.",
+                            figure=None, table=pd.DataFrame(head), source="Polisens export, EST, socialtjänsten",
+                            period=agreement["period"], status="Preliminära uppgifter."))
+    if follow is not None:
+        blocks.append(follow)
+    blocks += promise_blocks(data, code)
+    return agreement, blocks
+
+
+def promise_blocks(data: SiteData, code: str) -> list[Block]:
+    """Citizen promises and their progress per tertial: occasions of their linked activities or targets."""
+    docs = data.plan.get("promise_docs", pd.DataFrame())
+    if docs.empty:
+        return []
+    docs = docs[docs.municipality_code == code].sort_values("valid_from")
+    if docs.empty:
+        return []
+    doc = docs.iloc[-1]
+    promises = data.plan["promises"][data.plan["promises"].promise_doc_id == doc.promise_doc_id].sort_values("ordinal")
+    links = data.plan["promise_activities"]
+    targets = data.plan["promise_targets"]
+    follow = data.marts["followup"]
+    follow = follow[(follow.municipality_code == code) & (follow.grain == "tertial")]
+    tertials = sorted(pd.to_datetime(follow[(pd.to_datetime(follow.period_start) >= pd.Timestamp(doc.valid_from))
+                                            & (pd.to_datetime(follow.period_start) <= pd.Timestamp(doc.valid_to))]
+                                     .period_start).unique())
+    rows = []
+    for p in promises.itertuples():
+        items = set(links[(links.promise_doc_id == doc.promise_doc_id) & (links.promise_id == p.promise_id)].activity_id)
+        items |= set(targets[(targets.promise_doc_id == doc.promise_doc_id) & (targets.promise_id == p.promise_id)].target_id)
+        row = {"Löfte": " ".join(str(p.text).split())}
+        for t in tertials:
+            part = follow[(follow.item_id.isin(items)) & (pd.to_datetime(follow.period_start) == t)]
+            part = part.drop_duplicates("item_id")
+            label = f"T{(t.month - 1) // 4 + 1} {t.year}"
+            row[label] = fmt_int(part.done_in_period.sum()) if items else "–"
+        rows.append(row)
+    return [Block(
+        id="medborgarloften", section="Medborgarlöften", title=f"{doc.title}: genomfört per tertial",
+        description=("Antal genomförda tillfällen per tertial för de aktiviteter och mål som hör till varje löfte "
+                     "(enligt aktivitetsloggen). Medborgarlöften följs upp varje tertial."),
+        figure=None, table=pd.DataFrame(rows), source="Aktivitetslogg; medborgarlöften",
+        period=f"{fmt_date(pd.Timestamp(doc.valid_from).date())} – {fmt_date(pd.Timestamp(doc.valid_to).date())}",
+        status="Enligt aktivitetsloggen.")]
+
+
+def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: Path, policy: Policy,
+               analysis_dir: Path | None = None, pdf: bool = True) -> Path:
+    if meeting not in MEETINGS:
+        raise PackError(f"Okänt möte \"{meeting}\". Välj ett av: {', '.join(MEETINGS)}.")
+    year, quarter = parse_period(period)
+    if code not in data.municipalities:
+        raise PackError(f"Det finns inga uppgifter för kommunkod {code}.")
+    data = until_period(data, year, quarter)
+    stamp = data.published_at.strftime("%Y%m%dT%H%M%S")
+    folder = Path(site_dir) / "packs" / f"{meeting}-{code}-{period}-{stamp}"
+    if folder.exists():
+        raise PackError(f"Mötespaketet {folder.name} finns redan och ändras aldrig. Vänta en sekund och publicera igen.")
+    tmp = folder.with_name("." + folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    name = data.municipalities[code]
+    parts: list[tuple[str, dict[str, list[Block]]]] = []
+    analysis = None
+    agreement = None
+    if meeting == "bra":
+        agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy)
+        parts.append(("1. Kartläggning", _sections(site_mod.municipality_blocks(data, code, policy))))
+        parts.append(("2. Övrig information: samverkansöverenskommelsen", _sections(plan_blocks)))
+        analysis_file = (analysis_dir or Path(site_dir).parent / "analys") / f"{code}-{period}.md"
+        analysis = render_analysis(analysis_file) or (
+            f"<p>Ingen analys är skriven ännu. Samordnaren skriver den i <code>{analysis_file}</code> (Markdown) "
+            "och publicerar paketet igen.</p>")
+    elif meeting == "council":
+        agreement, blocks = strategic_blocks(data, code, policy)
+        parts.append(("Strategiska rådet", _sections(blocks)))
+    elif meeting == "public":
+        parts.append(("Medborgarlöften", _sections(promise_blocks(data, code))))
+    all_blocks = [b for _, secs in parts for bl in secs.values() for b in bl]
+    excel = write_excel(all_blocks, tmp)
+    env = _env()
+    shutil.copy2(site_mod.STATIC / "site.css", tmp / "site.css")
+    title = f"{MEETINGS[meeting]} – {name} – {quarter_label(year, quarter)}"
+    if meeting == "quality":
+        html = env.get_template("quality.html").render(title=title, published=fmt_date(data.published_at),
+                                                      plotly_js=None, pack=True, **site_mod.quality_context(data))
+    else:
+        sources = site_mod._sources_table(data.files) if meeting != "public" else []
+        html = env.get_template("pack.html").render(
+            title=title, parts=parts, analysis=analysis, agreement=agreement, excel=excel,
+            published=fmt_date(data.published_at), sources=sources, plotly_js=f"../../{site_mod.PLOTLY_JS}", pack=True,
+            public=meeting == "public")
+    _write(tmp / "index.html", html)
+    meta = {"meeting": meeting, "meeting_title": MEETINGS[meeting], "municipality_code": code, "municipality": name,
+            "period": period, "period_label": quarter_label(year, quarter),
+            "published": data.published_at.isoformat(timespec="seconds"), "figures": sum(b.figure is not None for b in all_blocks),
+            "pdf": None}
+    if pdf:
+        reason = print_pdf(tmp / "index.html", tmp / f"{meeting}-{code}-{period}.pdf")
+        meta["pdf"] = None if reason else f"{meeting}-{code}-{period}.pdf"
+        meta["pdf_problem"] = reason
+    (tmp / "pack.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    os.replace(tmp, folder)  # the pack appears whole or not at all
+    for p in folder.rglob("*"):
+        if p.is_file():
+            p.chmod(0o444)  # immutable by intent: a refresh writes new packs, never into old ones
+    return folder
+
+
+def _sections(blocks: list[Block]) -> dict[str, list[Block]]:
+    out: dict[str, list[Block]] = {}
+    for b in blocks:
+        out.setdefault(b.section, []).append(b)
+    return out
+
+
+def list_packs(site_dir: Path) -> list[dict]:
+    packs = []
+    for meta in sorted((Path(site_dir) / "packs").glob("*/pack.json")):
+        d = json.loads(meta.read_text(encoding="utf-8"))
+        d["href"] = f"packs/{meta.parent.name}/index.html"
+        if d.get("pdf"):
+            d["pdf_href"] = f"packs/{meta.parent.name}/{d['pdf']}"
+        packs.append(d)
+    return sorted(packs, key=lambda d: d["published"], reverse=True)
+
+
+def published_at_now() -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Europe/Stockholm")).replace(tzinfo=None, microsecond=0)

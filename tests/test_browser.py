@@ -1,0 +1,135 @@
+"""The published site in a real headless Chromium (Debian's chromium driven by Playwright), and scans of all output.
+
+Every page loads through the preview server with no console errors and every figure drawn; a screenshot of each
+page is written to build/screenshots/ for inspection; each meeting pack's PDF exists and has pages.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.conftest import REPO, run_cli
+
+SHOTS = REPO / "build" / "screenshots"
+PNR = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]\d{4}(?!\d)")
+
+
+def chromium() -> str:
+    path = os.environ.get("BROWSER_PATH") or shutil.which("chromium")
+    if not path:
+        pytest.skip("Debian's chromium is not installed (make test installs it when run as root)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def published(sample_home):
+    """The sample site plus one pack per meeting type, served on loopback like `lagesbild serve`."""
+    from pipelines.cli import make_server
+
+    chromium()
+    for meeting in ("bra", "council", "quality", "public"):
+        assert run_cli("--home", str(sample_home), "publish", "--meeting", meeting, "--period", "2026-Q3") == 0
+    site = sample_home / "site"
+    server = make_server(site, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield site, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def pages(site: Path) -> list[str]:
+    top = sorted(p.name for p in site.glob("*.html"))
+    packs = sorted(str(p.relative_to(site)) for p in site.glob("packs/*/index.html"))
+    return top + packs
+
+
+def test_every_page_loads_without_console_errors_and_draws_every_figure(published):
+    from playwright.sync_api import sync_playwright
+
+    site, base = published
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    urls = pages(site)
+    assert len([u for u in urls if u.startswith("packs/")]) == 4
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        for url in urls:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            errors: list[str] = []
+            failed: list[str] = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.goto(f"{base}/{url}")
+            expected = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+            page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                                   ".every(d => d.querySelector('.main-svg'))", timeout=60000)
+            drawn = page.evaluate("document.querySelectorAll('.plotly-graph-div .main-svg').length")
+            assert not errors, (url, errors)
+            assert not failed, (url, failed)
+            assert drawn >= expected, url
+            if url.startswith("lagesbild-") or url.startswith("packs/bra"):
+                assert expected >= 10, url
+            page.screenshot(path=str(SHOTS / (url.replace("/", "_") + ".png")), full_page=True)
+            page.close()
+        browser.close()
+    assert len(list(SHOTS.glob("*.png"))) >= len(urls)
+
+
+def test_each_pack_has_a_pdf_with_pages_and_is_listed_on_the_index(published):
+    site, _ = published
+    index = (site / "index.html").read_text(encoding="utf-8")
+    for pack in site.glob("packs/*/"):
+        pdfs = list(pack.glob("*.pdf"))
+        assert len(pdfs) == 1, pack.name
+        data = pdfs[0].read_bytes()
+        assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 1, pack.name
+        assert f"packs/{pack.name}/index.html" in index
+        assert "sha256" in (pack / "index.html").read_text(encoding="utf-8") or pack.name.startswith(("quality", "public"))
+
+
+def test_packs_are_immutable_and_a_new_publication_is_a_new_folder(published, sample_home):
+    site, _ = published
+    before = {p.name: p.stat().st_mtime_ns for p in site.glob("packs/bra-*/index.html")}
+    pack = next(site.glob("packs/bra-*/"))
+    assert all(not os.access(f, os.W_OK) or os.geteuid() == 0 for f in pack.iterdir())
+    assert all(f.stat().st_mode & 0o222 == 0 for f in pack.iterdir())
+    assert run_cli("--home", str(sample_home), "refresh") == 0
+    after = {p.name: p.stat().st_mtime_ns for p in site.glob("packs/bra-*/index.html")}
+    assert after == before  # a refresh never touches an old pack
+
+
+def _all_text(site: Path) -> list[tuple[str, str]]:
+    out = [(str(p.relative_to(site)), p.read_text(encoding="utf-8")) for p in site.rglob("*.html")]
+    for x in site.rglob("*.xlsx"):
+        wb = load_workbook(x, read_only=True)
+        cells = [str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+        out.append((str(x.relative_to(site)), "\n".join(cells)))
+    return out
+
+
+def test_no_personal_data_small_counts_or_injected_script_anywhere_in_the_output(published):
+    site, _ = published
+    texts = _all_text(site)
+    assert any(name.endswith(".xlsx") for name, _ in texts)
+    for name, text in texts:
+        assert not PNR.search(text), name
+        assert "<script>alert" not in text and 'alert("' not in text.replace("&#34;", '"').split("&lt;script&gt;")[0], name
+    # the coordinator's analysis contains a script tag: it is shown as text, never run
+    bra = next(site.glob("packs/bra-*/index.html")).read_text(encoding="utf-8")
+    assert "&lt;script&gt;" in bra and "Förslag till åtgärder" in bra
+    # sensitive tables (concern reports) never show a count of 1–4, on pages or in downloads
+    for name, text in texts:
+        if "oro-" in name and name.endswith(".xlsx"):
+            assert not re.search(r"(?m)^[1-4]$", text), name
+    for name, text in texts:
+        if name.endswith(".html"):
+            for block in re.findall(r'id="oro-[^"]+".*?</tbody>', text, flags=re.S):
+                assert not re.search(r"<td>\s*[1-4]\s*</td>", block), name
