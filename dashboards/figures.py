@@ -184,3 +184,34 @@ def make_geography_comparison_figure(df: pd.DataFrame, value: str, title: str, y
                         hovertemplate="%{x}: %{y:,.1f}" + (" %" if percent else "") + "<extra>" + str(name) + "</extra>")
     fig.update_layout(yaxis_title=y_title, xaxis=dict(type="category"))
     return apply(fig, title)
+
+
+WEEKDAYS = ["måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag"]
+
+
+def make_weekday_hour_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """Heatmap: EST events per weekday (rows) and hour of day (columns)."""
+    grid = df.pivot_table(index="weekday", columns="hour", values="events", aggfunc="sum", fill_value=0)
+    grid = grid.reindex(index=range(1, 8), columns=range(0, 24), fill_value=0)
+    fig = go.Figure(go.Heatmap(
+        z=grid.values, x=[f"{h:02d}" for h in grid.columns], y=WEEKDAYS, colorscale="Blues",
+        colorbar=dict(title="Antal"), hovertemplate="%{y} kl. %{x}: %{z:,.0f} händelser<extra></extra>"))
+    fig.update_layout(xaxis_title="Timme", yaxis=dict(autorange="reversed", type="category"))
+    return apply(fig, title, height=340)
+
+
+def make_places_map_figure(df: pd.DataFrame, title: str) -> go.Figure:
+    """Places as circles sized by events, on longitude/latitude axes (no map tiles: the site works offline)."""
+    data = df.dropna(subset=["lat", "lon"]).sort_values("events", ascending=False)
+    size = (data["events"] / max(float(data["events"].max()), 1.0)) ** 0.5 * 40 + 6
+    fig = go.Figure(go.Scatter(
+        x=data["lon"], y=data["lat"], mode="markers+text", text=data["place"].where(data.index.isin(data.index[:6]), ""),
+        textposition="top center", marker=dict(size=size, color=PALETTE[5], opacity=0.65, line=dict(width=1, color="#333")),
+        customdata=data[["place", "events"]].values,
+        hovertemplate="%{customdata[0]}: %{customdata[1]:,.0f} händelser<extra></extra>"))
+    mid = float(data["lat"].mean()) if len(data) else 59.0
+    import math
+    fig.update_layout(xaxis=dict(title="Longitud", showgrid=True, gridcolor="#eee"),
+                      yaxis=dict(title="Latitud", scaleanchor="x", scaleratio=1 / math.cos(math.radians(mid)),
+                                 showgrid=True, gridcolor="#eee", rangemode="normal"))
+    return apply(fig, title, height=460)

@@ -245,7 +245,8 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
         sources = site_mod._sources_table(data.files) if meeting != "public" else []
         html = env.get_template("pack.html").render(
             title=title, parts=parts, analysis=analysis, agreement=agreement, excel=excel,
-            published=fmt_date(data.published_at), sources=sources, plotly_js=f"../../{site_mod.PLOTLY_JS}", pack=True,
+            published=fmt_date(data.published_at), sources=sources, pack=True,
+            plotly_js=f"../../{site_mod.PLOTLY_JS}" if any(b.figure is not None for b in all_blocks) else None,
             public=meeting == "public")
     _write(tmp / "index.html", html)
     meta = {"meeting": meeting, "meeting_title": MEETINGS[meeting], "municipality_code": code, "municipality": name,

@@ -402,6 +402,31 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
     key_now = year * 4 + quarter
     recent = places[(places.year * 4 + places.quarter) > key_now - 4]
     top = recent.groupby("place", as_index=False)["events"].sum().sort_values("events", ascending=False).head(10)
+    span = _quarter_span(key_now, 4)
+    spots = (recent.groupby("place", as_index=False).agg(events=("events", "sum"), lat=("lat", "mean"),
+                                                        lon=("lon", "mean")))
+    wh = data.marts["est_weekday_hour"]
+    wh = wh[(wh.municipality_code == code) & ((wh.year * 4 + wh.quarter) > key_now - 4)]
+    extra = []
+    if spots[["lat", "lon"]].notna().all(axis=1).any():
+        extra.append(Block(
+            id="est-karta", section="EST – platsbundna händelser", title=f"Var EST-händelserna inträffar, {span}",
+            description="Varje cirkel är en plats; storleken visar antalet händelser. Kartan saknar bakgrund så att "
+                        "sidan fungerar utan internet.",
+            figure=figures.make_places_map_figure(spots, "EST-händelser per plats"),
+            table=pd.DataFrame({"Plats": spots.sort_values("events", ascending=False)["place"],
+                                "Antal händelser": [fmt_int(v) for v in spots.sort_values("events", ascending=False)["events"]]}),
+            source=FEED_LABELS["est_events"], period=span, status="Löpande rapportering."))
+    if not wh.empty:
+        grid = wh.pivot_table(index="weekday", columns="hour", values="events", aggfunc="sum", fill_value=0)
+        grid = grid.reindex(index=range(1, 8), columns=range(24), fill_value=0)
+        table = pd.DataFrame({"Veckodag": figures.WEEKDAYS,
+                              **{f"{h:02d}": [fmt_int(v) for v in grid[h]] for h in grid.columns}})
+        extra.append(Block(
+            id="est-veckodag", section="EST – platsbundna händelser", title=f"EST-händelser per veckodag och timme, {span}",
+            description="När händelserna inträffar: underlag för att planera fältarbete, bevakning och polisens närvaro.",
+            figure=figures.make_weekday_hour_figure(wh, "EST-händelser per veckodag och timme"), table=table,
+            source=FEED_LABELS["est_events"], period=span, status="Löpande rapportering."))
     return [
         Block(id="est-kvartal", section="EST – platsbundna händelser", title="EST-händelser per kvartal och kategori",
               description="Händelser rapporterade av EST-rapportörer (kommun, bostadsbolag, bevakning, polis m.fl.).",
@@ -417,7 +442,7 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
               figure=figures.make_top_places_figure(top, "Flest EST-händelser, senaste fyra kvartalen"),
               table=pd.DataFrame({"Plats": top["place"], "Antal händelser": [fmt_int(v) for v in top["events"]]}),
               source=FEED_LABELS["est_events"], period=_quarter_span(key_now, 4), status="Löpande rapportering."),
-    ]
+    ] + extra
 
 
 def municipality_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
@@ -494,7 +519,8 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                 rows.append({"Indikator": d.label,
                              "Senaste": f"{_fmt_indicator('survey', latest.value, policy)} ({latest.year})" if latest is not None else "–",
                              "Jämförelse": f"{_fmt_indicator('survey', prev.value, policy)} ({prev.year})" if prev is not None else "–",
-                             "Senaste fyra kvartalen": "–", "Fyra kvartal före": "–", "Förändring": change,
+                             "Senaste fyra kvartalen": "–", "Fyra kvartal före": "–", "Förändring kvartal": "–",
+                             "Förändring": change,
                              "Varför": d.rationale})
                 continue
             s = series.dropna(subset=["quarter"]).copy()
@@ -508,6 +534,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                          "Jämförelse": f"{_fmt_indicator(d.kind, before or 0, policy)} ({quarter_label(year - 1, quarter)})",
                          "Senaste fyra kvartalen": _fmt_indicator(d.kind, last4, policy),
                          "Fyra kvartal före": _fmt_indicator(d.kind, prev4, policy),
+                         "Förändring kvartal": change_signal(now or 0, before or 0, policy).text(),
                          "Förändring": change_signal(last4, prev4, policy).text(), "Varför": d.rationale})
         counts = ind[(ind.priority_area_id == area.priority_area_id) & (ind.kind.isin(["crime", "est", "activity"]))
                      & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
@@ -556,6 +583,17 @@ def _sources_table(files: pd.DataFrame) -> list[dict]:
             for r in current.itertuples()]
 
 
+def _write_excel(blocks: list[Block], folder: Path, prefix: str = "") -> None:
+    """The shown table of every block (formatted and suppressed exactly as on the page) as an Excel file."""
+    import io
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for b in blocks:
+        buf = io.BytesIO()
+        b.table.to_excel(buf, index=False, sheet_name="Tabell")
+        _write(folder / f"{prefix}{b.id}.xlsx", buf.getvalue())
+
+
 def list_packs(out_dir: Path) -> list[dict]:
     from dashboards.packs import list_packs as _list
 
@@ -580,9 +618,12 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
         for b in blocks:
             sections.setdefault(b.section, []).append(b)
         file_name = f"lagesbild-{code}.html"
+        excel = {b.id: f"data/{code}-{name_}" for b in blocks
+                 for name_ in [f"{b.id}.xlsx"]}
+        _write_excel(blocks, out_dir / "data", prefix=f"{code}-")
         html = env.get_template("municipality.html").render(
             title=f"Lägesbild {name}", municipality=name, code=code, sections=sections, published=published,
-            agreement=agreement,
+            agreement=agreement, excel=excel,
             sources=sources, plotly_js=PLOTLY_JS)
         _write(out_dir / file_name, html)
         result.pages[file_name] = out_dir / file_name
@@ -636,6 +677,30 @@ def datadocs_context(data: SiteData) -> list[dict]:
     return out
 
 
+# How often each feed is expected to arrive (label, days after which the latest file is late).
+EXPECTED_CADENCE = {
+    "crime_reports": ("varje kvartal", 100), "est_events": ("varje vecka", 10), "concern_reports": ("varje kvartal", 100),
+    "survey_responses": ("varje år", 400), "population": ("varje år", 400), "areas": ("vid ändring", 100000),
+    "activity_log": ("varje tertial", 130), "bra_indicators": ("varje år", 400),
+}
+
+
+def coverage_matrix(data: SiteData) -> pd.DataFrame:
+    """Reported crimes per quarter (rows) and area (columns): where and when data exist."""
+    crime = data.marts["crime_by_quarter"]
+    if crime.empty:
+        return pd.DataFrame()
+    names = {}
+    for code in crime.municipality_code.unique():
+        names.update(_area_names(data, code))
+    c = figures.with_quarter_labels(crime.groupby(["year", "quarter", "area_code"], as_index=False)["crimes"].sum())
+    grid = c.pivot_table(index=["period_key", "period"], columns="area_code", values="crimes", aggfunc="sum",
+                         fill_value=0).reset_index(level=0, drop=True)
+    grid.columns = [names.get(col, col) for col in grid.columns]
+    grid.index.name = "Kvartal"
+    return grid.map(lambda v: fmt_int(v) if v else "–")
+
+
 def quality_context(data: SiteData) -> dict:
     files = data.files.copy()
     rows = []
@@ -654,7 +719,21 @@ def quality_context(data: SiteData) -> dict:
     quarantine = data.quarantine.head(200)
     qrows = [{"feed": FEED_LABELS.get(r.feed, r.feed), "file": r.file_name, "row": r.row_number, "column": r.column_name,
               "value": r.raw_value, "reason": r.reason} for r in quarantine.itertuples()]
+    fresh = []
+    loaded = files[files.status == "loaded"] if not files.empty else files
+    for feed, (cadence, days) in EXPECTED_CADENCE.items():
+        part = loaded[loaded.feed == feed] if not loaded.empty else loaded
+        if part.empty:
+            fresh.append({"feed": FEED_LABELS.get(feed, feed), "last": "–", "age": "–", "cadence": cadence,
+                          "state": "ingen fil", "late": True})
+            continue
+        last = pd.Timestamp(part.received_at.max()).to_pydatetime()
+        age = (data.published_at - last).days
+        fresh.append({"feed": FEED_LABELS.get(feed, feed), "last": fmt_date(last), "age": f"{age} dagar",
+                      "cadence": cadence, "state": "i tid" if age <= days else "sen", "late": age > days})
+    coverage = coverage_matrix(data)
     return {"files": rows, "checks": checks, "quarantine": qrows, "quarantine_total": len(data.quarantine),
+            "freshness": fresh, "coverage_columns": list(coverage.columns), "coverage": coverage.reset_index().values.tolist(),
             "failed_errors": sum(1 for c in checks if not c["ok"] and c["severity"] == "blockerande"),
             "failed_warnings": sum(1 for c in checks if not c["ok"] and c["severity"] == "varning"),
             "rejected": sum(1 for r in rows if r["status_key"] == "rejected")}

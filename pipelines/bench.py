@@ -64,3 +64,53 @@ def bench_ingest(rows: int) -> int:
             print("row conservation failed", file=sys.stderr)
             return 1
     return 0
+
+
+def bench_pages(site: Path, runs: int = 3) -> int:
+    """Per published page: time until every figure is drawn (median of ``runs``) and the page's own payload
+    (its HTML; plotly.min.js is shared by all pages and counted once, separately)."""
+    import shutil
+    import statistics
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.cli import make_server
+
+    browser_path = os.environ.get("BROWSER_PATH") or shutil.which("chromium")
+    if not browser_path:
+        print("Chromium saknas: installera Debian-paketet chromium eller ange BROWSER_PATH.", file=sys.stderr)
+        return 2
+    urls = sorted(p.name for p in site.glob("*.html")) + sorted(str(p.relative_to(site))
+                                                               for p in site.glob("packs/*/index.html"))
+    if not urls:
+        print(f"Inga sidor i {site}. Kör `lagesbild refresh` först.", file=sys.stderr)
+        return 2
+    server = make_server(site, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    js = site / "plotly.min.js"
+    print(f"shared plotly.min.js: {js.stat().st_size / 1e6:.2f} MB (loaded once, cached by the browser)")
+    print(f"{'page':<60} {'figures':>7} {'drawn (ms)':>11} {'payload (kB)':>13}")
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=browser_path, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking"])
+            for url in urls:
+                times = []
+                figures = 0
+                for _ in range(runs):
+                    page = browser.new_page(viewport={"width": 1280, "height": 900})
+                    t0 = time.perf_counter()
+                    page.goto(f"{base}/{url}", wait_until="domcontentloaded")
+                    page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                                           ".every(d => d.querySelector('.main-svg'))", timeout=120000)
+                    times.append((time.perf_counter() - t0) * 1000)
+                    figures = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+                    page.close()
+                size = (site / url).stat().st_size / 1000
+                print(f"{url:<60} {figures:>7} {statistics.median(times):>11.0f} {size:>13.1f}")
+            browser.close()
+    finally:
+        server.shutdown()
+    return 0

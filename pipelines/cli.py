@@ -320,10 +320,12 @@ def cmd_plan_show(args, home: Home) -> int:
 
 
 def cmd_bench(args, home: Home) -> int:
-    from pipelines.bench import bench_ingest
+    from pipelines.bench import bench_ingest, bench_pages
 
     if args.what == "ingest":
         return bench_ingest(args.rows)
+    if args.what == "pages":
+        return bench_pages(home.site)
     return 2
 
 
@@ -383,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_plan_show)
 
     s = sub.add_parser("bench", help="benchmarks that print figures (not tests)")
-    s.add_argument("what", choices=["ingest"], help="ingest: N generated crime rows from one CSV")
+    s.add_argument("what", choices=["ingest", "pages"],
+                   help="ingest: N generated crime rows from one CSV; pages: time until every figure is drawn, payload")
     s.add_argument("--rows", type=int, default=1_000_000)
     s.set_defaults(func=cmd_bench)
     return p

@@ -114,7 +114,8 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
     page = (site / "lagesbild-0486.html").read_text(encoding="utf-8")
     area_ids = ["barn-unga", "trygga-miljoer", "kommunikation", "vald-relation", "trafik", "naringsliv"]
     expected = [f"omrade-{a}" for a in area_ids] + ["brott-kvartal", "brott-forandring", "brott-omrade", "jamforelse",
-                                                    "est-kvartal", "est-platser", "oro-kvartal", "trygghet-trend",
+                                                    "est-kvartal", "est-platser", "est-karta", "est-veckodag",
+                                                    "oro-kvartal", "trygghet-trend",
                                                     "ntu-jamforelse"]
     # the honest-number signals (dashboards/STATISTICS.md) are on the page
     assert "Förändringssignalen z = 2(√nu − √före)" in page and "per 100 000 invånare" in page

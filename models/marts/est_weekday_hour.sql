@@ -1,0 +1,11 @@
+-- EST events per municipality, quarter, weekday (1 = Monday, ISO) and hour: when problems occur.
+select
+    municipality_code,
+    year,
+    quarter,
+    weekday,
+    hour,
+    count(*)::bigint as events
+from staging.stg_est_events
+group by all
+order by all
