@@ -153,6 +153,10 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
     docs = (site / "datadocs.html").read_text(encoding="utf-8")
     anchors = re.findall(r'href="datadocs.html#([^"]+)"', quality)
     assert anchors and all(f'id="{a}"' in docs for a in anchors)
+    assert "Aktualitet per flöde" in quality and "Täckning: anmälda brott per kvartal och område" in quality
+    # every table on the page has an Excel download with the same (suppressed) values
+    links = re.findall(r'href="(data/[^"]+\.xlsx)"', page)
+    assert len(links) >= len(expected) and all((site / link).exists() for link in links)
     index = (site / "index.html").read_text(encoding="utf-8")
     assert 'href="lagesbild-0486.html"' in index and "Strängnäs" in index
 
