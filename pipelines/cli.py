@@ -7,6 +7,7 @@ Exit codes: 0 ok; 1 the refresh failed (a blocking check or a step); 2 a file wa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -83,12 +84,17 @@ def cmd_ingest(args, home: Home) -> int:
     if missing:
         print(f"Hittar inte: {', '.join(missing)}. Kontrollera sökvägen.", file=sys.stderr)
         return 2
-    con = _connect(home)
     try:
-        results = ingest_paths(con, [Path(p) for p in args.paths], feed=args.feed, profile=args.profile,
-                               progress=None if args.json else log.info)
-    finally:
-        con.close()
+        with writer_lock(home, wait=args.wait):
+            con = _connect(home)
+            try:
+                results = ingest_paths(con, [Path(p) for p in args.paths], feed=args.feed, profile=args.profile,
+                                       progress=None if args.json else log.info)
+            finally:
+                con.close()
+    except Busy as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
     if args.json:
         _print_json([r.to_dict() for r in results])
     else:
@@ -142,7 +148,44 @@ def cmd_quarantine(args, home: Home) -> int:
     return 0
 
 
-def _run_job(home: Home, job_name: str) -> int:
+class Busy(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def writer_lock(home: Home, wait: bool = False):
+    """One writer per home: a second refresh or ingest waits (wait=True) or stops with a clear message.
+
+    The lock file holds the holder's pid and start time so the message can say who is writing.
+    """
+    import fcntl
+
+    home.ensure()
+    path = home.warehouse.parent / ".lagesbild-writer.lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "okänd process"
+            raise Busy(f"En uppdatering pågår redan ({holder}). Vänta tills den är klar, eller kör igen med --wait.")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()}, startad {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock, also when the process is killed
+
+
+def _run_job(home: Home, job_name: str, wait: bool = False) -> int:
+    try:
+        with writer_lock(home, wait=wait):
+            return _run_job_locked(home, job_name)
+    except Busy as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
+
+
+def _run_job_locked(home: Home, job_name: str) -> int:
     import dagster as dg
 
     from pipelines.definitions import build_definitions
@@ -157,8 +200,12 @@ def _run_job(home: Home, job_name: str) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     for e in failed_checks:
-        kind = "blockerande" if e.severity == dg.AssetCheckSeverity.ERROR else "varning"
-        log.info("Kvalitetskontroll %s (%s) underkänd: se datakvalitetssidan.", e.check_name, kind)
+        if e.severity == dg.AssetCheckSeverity.ERROR:
+            log.info("Blockerande kvalitetskontroll %s underkänd: sidorna uppdaterades inte. Se datakvalitetssidan.",
+                     e.check_name)
+    warnings_ = [e.check_name for e in failed_checks if e.severity != dg.AssetCheckSeverity.ERROR]
+    if warnings_:
+        log.info("%d kvalitetsvarningar (t.ex. flöden utan filer); se datakvalitetssidan.", len(warnings_))
     if not result.success:
         for ev in result.all_events:
             if ev.is_step_failure:
@@ -183,7 +230,7 @@ def _error_line(err) -> str:
 
 def cmd_refresh(args, home: Home) -> int:
     log.info("Uppdaterar lägesbilden (hem: %s)…", home.root or "projektets data/ och build/")
-    return _run_job(home, "refresh")
+    return _run_job(home, "refresh", wait=args.wait)
 
 
 def cmd_publish(args, home: Home) -> int:
@@ -347,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--feed", help="feed of the files (default: the folder name or recognised from the header)")
     s.add_argument("--profile", help="profile to read the files with (default: recognised from the header)")
     s.add_argument("--json", action="store_true", help="print the result per file as JSON")
+    s.add_argument("--wait", action="store_true", help="wait for a running refresh instead of stopping")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("files", help="the file manifest: every file seen, its status and row counts")
@@ -360,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_quarantine)
 
     s = sub.add_parser("refresh", help="read new files, rebuild the models, run quality checks, publish the site")
+    s.add_argument("--wait", action="store_true", help="wait for a running refresh instead of stopping")
     s.set_defaults(func=cmd_refresh)
 
     s = sub.add_parser("publish", help="rebuild the published pages, or write a dated meeting pack (--meeting)")

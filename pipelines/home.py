@@ -17,6 +17,10 @@ ENV_VAR = "LAGESBILD_HOME"
 class Home:
     root: Path | None = None
 
+    def __post_init__(self) -> None:
+        if self.root is not None and not isinstance(self.root, Path):
+            object.__setattr__(self, "root", Path(self.root))
+
     @classmethod
     def resolve(cls, home: str | os.PathLike | None = None) -> "Home":
         value = home if home not in (None, "") else os.environ.get(ENV_VAR)

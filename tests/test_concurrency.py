@@ -1,0 +1,36 @@
+"""One writer per home: a second refresh or ingest stops with a clear message (or waits with --wait)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from pipelines.cli import writer_lock
+from pipelines.home import Home
+from tests.conftest import REPO, run_cli
+
+
+def test_second_writer_stops_with_a_message_naming_the_running_one(tmp_path, capsys):
+    home = Home(tmp_path)
+    with writer_lock(home):
+        assert run_cli("--home", str(tmp_path), "refresh") == 3
+        err = capsys.readouterr().err
+        assert "En uppdatering pågår redan (pid " in err and "--wait" in err
+        example = REPO / "sources" / "crime_reports" / "example.csv"
+        assert run_cli("--home", str(tmp_path), "ingest", str(example)) == 3
+    # released: the same ingest now runs
+    assert run_cli("--home", str(tmp_path), "ingest", str(example)) == 0
+
+
+def test_lock_is_released_when_the_holder_is_killed(tmp_path):
+    code = ("import sys, time; sys.path.insert(0, %r)\n"
+            "from pipelines.cli import writer_lock; from pipelines.home import Home\n"
+            "with writer_lock(Home(%r)):\n    print('locked', flush=True); time.sleep(60)\n") % (str(REPO), str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    proc.kill()
+    proc.wait()
+    t0 = time.perf_counter()
+    with writer_lock(Home(tmp_path)):  # the kernel released the dead holder's lock
+        pass
+    assert time.perf_counter() - t0 < 5
