@@ -39,6 +39,11 @@ class Home:
         return (self.root / "site") if self.root else PROJECT_ROOT / "build" / "site"
 
     @property
+    def snapshot(self) -> Path:
+        """Read-only copy of the warehouse as of the last complete refresh, for pages and ad-hoc readers."""
+        return (self.root / "published" / "warehouse.duckdb") if self.root else PROJECT_ROOT / "build" / "published" / "warehouse.duckdb"
+
+    @property
     def analysis(self) -> Path:
         """The coordinator's written analyses: <kommunkod>-<period>.md (e.g. 0486-2026-Q3.md)."""
         return (self.root / "analys") if self.root else PROJECT_ROOT / "data" / "analys"

@@ -34,3 +34,30 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path):
     with writer_lock(Home(tmp_path)):  # the kernel released the dead holder's lock
         pass
     assert time.perf_counter() - t0 < 5
+
+
+def test_readers_use_the_snapshot_and_are_never_blocked_by_a_writer(sample_home):
+    import duckdb
+
+    home = Home(sample_home)
+    assert home.snapshot.exists()
+    # another process holds the warehouse for writing (as a refresh does)
+    code = ("import duckdb, sys, time\ncon = duckdb.connect(%r)\nprint('writing', flush=True)\ntime.sleep(30)\n"
+            % str(home.warehouse))
+    writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        try:  # a reader of the warehouse itself is locked out while it writes …
+            duckdb.connect(str(home.warehouse), read_only=True).close()
+            blocked = False
+        except duckdb.IOException:
+            blocked = True
+        assert blocked
+        snap = duckdb.connect(str(home.snapshot), read_only=True)  # … the snapshot is not
+        crimes = snap.execute("SELECT sum(crimes) FROM marts.crime_by_quarter").fetchall()[0][0]
+        raw = snap.execute("SELECT sum(crime_count) FROM raw.crime_reports").fetchall()[0][0]
+        snap.close()
+        assert crimes == raw > 0
+    finally:
+        writer.kill()
+        writer.wait()

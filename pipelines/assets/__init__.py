@@ -102,6 +102,6 @@ def build_model_asset(model: Model) -> dg.AssetsDefinition:
 
 
 def all_assets() -> list:
-    from pipelines.assets.site import site
+    from pipelines.assets.site import site, snapshot
 
-    return [reference, agreements, *[build_raw_asset(f) for f in all_feeds()], *[build_model_asset(m) for m in discover()], site]
+    return [reference, agreements, *[build_raw_asset(f) for f in all_feeds()], *[build_model_asset(m) for m in discover()], site, snapshot]

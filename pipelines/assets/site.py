@@ -71,3 +71,43 @@ def site(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: Lagesb
         "pages": len(result.pages) + 1,
         "figures": sum(len(v) for v in result.figures.values()),
     })
+
+
+def publish_snapshot(con, target) -> int:
+    """Copy the whole warehouse to ``target`` and swap it in atomically; returns the copied table count.
+
+    Readers open the snapshot read-only: they never block a refresh (it writes another file) and never see half of
+    one (the file is replaced whole, after the marts and pages are built; an open reader keeps the old file).
+    """
+    import os
+    from pathlib import Path
+
+    from sources.db import run
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
+        leftover.unlink()
+    source = con.execute("SELECT current_database()").fetchall()[0][0]
+    quoted = str(tmp).replace("'", "''")
+    run(con, f"ATTACH '{quoted}' AS lagesbild_snapshot")
+    try:
+        run(con, f'COPY FROM DATABASE "{source}" TO lagesbild_snapshot')
+        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lagesbild_snapshot'").fetchall()[0][0]
+    finally:
+        run(con, "DETACH lagesbild_snapshot")
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    return int(tables)
+
+
+@dg.asset(key=["published", "snapshot"], deps=[dg.AssetKey(["published", "site"])], group_name="published",
+          kinds={"duckdb"}, description="Read-only copy of the warehouse for readers, swapped in whole after a refresh.")
+def snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
+    target = home.resolve().snapshot
+    with duckdb.get_connection() as con:
+        tables = publish_snapshot(con, target)
+    progress.info("Ögonblicksbild för läsare: %s", target)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(target)), "tables": tables})
