@@ -125,7 +125,7 @@ def _area_names(data: SiteData, code: str) -> dict[str, str]:
     return names
 
 
-def _quarter_table(df: pd.DataFrame, stack: str, value: str, stack_label: str, suppress: Policy | None = None
+def _quarter_table(df: pd.DataFrame, stack: str, value: str, suppress: Policy | None = None
                    ) -> pd.DataFrame:
     pivot = figures.with_quarter_labels(df).pivot_table(index=["period_key", "period"], columns=stack, values=value,
                                                         aggfunc="sum", fill_value=0)
@@ -192,7 +192,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
                      f"{fmt_int(excluded)} registreringar som inte är brott (t.ex. viltolyckor) ingår inte. "
                      "Anmälda brott påverkas av anmälningsbenägenhet och polisens egna insatser. "
                      + ("Streckade linjer markerar lagändringar som bryter serien." if breaks else "")),
-        figure=fig, table=_quarter_table(top, "category", "crimes", "Kategori"),
+        figure=fig, table=_quarter_table(top, "category", "crimes"),
         source=FEED_LABELS["crime_reports"], period=_period_text(counted),
         status=f"Preliminära uppgifter ur polisens export (inskrivningsdatum); {quarter_label(year, quarter)} kan "
                "kompletteras."))
@@ -290,7 +290,7 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
         figure=figures.make_suppressed_stacked_figure(by_age, "reports", "age_band", "Orosanmälningar per kvartal",
                                                       "Antal anmälningar", policy.max_suppressed_count,
                                                       policy.suppressed_label),
-        table=_quarter_table(by_age, "age_band", "reports", "Åldersgrupp", suppress=policy),
+        table=_quarter_table(by_age, "age_band", "reports", suppress=policy),
         source=FEED_LABELS["concern_reports"], period=_period_text(by_age),
         status="Socialtjänstens registrering; uppgifter för senaste månaden kan kompletteras."))
     # reason × age band over the last four quarters, with primary and secondary suppression
@@ -433,7 +433,7 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
               figure=figures.make_quarterly_stacked_figure(est, "events", "category", "EST-händelser per kvartal",
                                                            "Antal händelser"),
               table=_quarter_table(figures.top_categories(est[["year", "quarter", "category", "events"]], "category",
-                                                          "events", 6), "category", "events", "Kategori"),
+                                                          "events", 6), "category", "events"),
               source=FEED_LABELS["est_events"], period=_period_text(est),
               status="Löpande rapportering; kan kompletteras i efterhand."),
         Block(id="est-platser", section="EST – platsbundna händelser",

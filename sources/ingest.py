@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import duckdb
 import pandas as pd
 
-from sources.contract import Contract, Profile, all_feeds, coerce, load_contract, load_profiles, normalize_header
+from sources.contract import Contract, Profile, all_feeds, coerce, load_contract, load_profiles
 from sources.privacy import find_personnummer
 from sources.readers import FileRejected, RawTable, read_file
 from sources.db import run, run_many, scalar
@@ -369,7 +369,3 @@ def quarantine(con: duckdb.DuckDBPyConnection, feed: str | None = None) -> pd.Da
         return con.execute("SELECT * FROM meta.quarantine WHERE feed = ? ORDER BY file_name, row_number, column_name",
                            [feed]).df()
     return con.execute("SELECT * FROM meta.quarantine ORDER BY feed, file_name, row_number, column_name").df()
-
-
-def header_key(headers: list[str]) -> list[str]:
-    return [normalize_header(h) for h in headers]

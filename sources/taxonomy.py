@@ -80,12 +80,6 @@ def name_to_code(list_name: str) -> dict[str, str]:
     return names
 
 
-def municipality_name(code: str) -> str:
-    for r in read_reference("municipalities"):
-        if r["municipality_code"] == code:
-            return r["municipality_name"]
-    return code
-
 
 _BOOLEAN_COLUMNS = {"counts_as_crime", "higher_is_worse"}
 

@@ -6,7 +6,6 @@ what failed and where.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -182,10 +181,3 @@ def plausible_volume(frame: pd.DataFrame, spec: dict) -> Outcome:
 
 
 CUSTOM = {"lagesbild_expect_plausible_volume": plausible_volume}
-
-
-_SLUG = re.compile(r"[^a-z0-9_]+")
-
-
-def slug(text: str) -> str:
-    return _SLUG.sub("_", text.lower()).strip("_")
