@@ -233,7 +233,8 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
         parts.append(("Strategiska rådet", _sections(blocks)))
     elif meeting == "public":
         parts.append(("Medborgarlöften", _sections(promise_blocks(data, code))))
-    all_blocks = [b for _, secs in parts for bl in secs.values() for b in bl]
+    all_blocks = site_mod.with_revision_notes([b for _, secs in parts for bl in secs.values() for b in bl],
+                                              data.revisions)
     excel = write_excel(all_blocks, tmp)
     env = _env()
     shutil.copy2(site_mod.STATIC / "site.css", tmp / "site.css")

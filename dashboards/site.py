@@ -74,6 +74,7 @@ class SiteData:
     concern_reason_labels: dict[str, str]
     published_at: datetime
     series_breaks: list[dict] = field(default_factory=list)
+    revisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # meta.revisions: which file replaced which rows
     level3_to_level2: dict[str, str] = field(default_factory=dict)
     plan: dict[str, pd.DataFrame] = field(default_factory=dict)  # plan.* tables (agreements, areas, indicators)
 
@@ -574,6 +575,20 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
     return info, blocks
 
 
+def with_revision_notes(blocks: list[Block], revisions: pd.DataFrame) -> list[Block]:
+    """Carry revisions to every figure: when a feed's figures were last replaced by a corrected file, say so."""
+    if revisions is None or revisions.empty:
+        return blocks
+    latest = revisions.groupby("feed").agg(last_revised=("revised_at", "max"), rows=("rows_removed", "sum"))
+    for b in blocks:
+        notes = [f"{FEED_LABELS.get(feed, feed)} reviderad {fmt_date(pd.Timestamp(r.last_revised).date())} "
+                 f"({fmt_int(r.rows)} rader ersatta av rättade filer)"
+                 for feed, r in latest.iterrows() if FEED_LABELS.get(feed, feed) in b.source]
+        if notes:
+            b.status = f"{b.status} {'; '.join(notes)}."
+    return blocks
+
+
 def _sources_table(files: pd.DataFrame) -> list[dict]:
     if files.empty:
         return []
@@ -613,7 +628,7 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
     pages = []
     for code, name in sorted(data.municipalities.items()):
         agreement, plan_blocks = agreement_blocks(data, code, policy)
-        blocks = plan_blocks + municipality_blocks(data, code, policy)
+        blocks = with_revision_notes(plan_blocks + municipality_blocks(data, code, policy), data.revisions)
         sections: dict[str, list[Block]] = {}
         for b in blocks:
             sections.setdefault(b.section, []).append(b)

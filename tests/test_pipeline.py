@@ -214,3 +214,24 @@ def test_no_unsuppressed_small_counts_in_published_concern_tables(sample_home):
             assert not re.fullmatch(r"[1-4]", cell.strip()), (block_id, cell)
             checked += 1
     assert checked > 20
+
+
+def test_a_corrected_file_is_noted_on_the_figures_it_changes(tmp_path):
+    home = tmp_path / "h"
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "refresh") == 0
+    page = (home / "site" / "lagesbild-0486.html").read_text(encoding="utf-8")
+    assert "reviderad" not in page
+    # a corrected export for 2026 (one row less) replaces the earlier 2026 rows
+    original = home / "incoming" / "crime_reports" / "brott_0486_2026.csv"
+    lines = original.read_text(encoding="utf-8-sig").splitlines()
+    corrected = home / "incoming" / "crime_reports" / "brott_0486_2026_rattad.csv"
+    corrected.write_text("\n".join(lines[:-1]) + "\n", encoding="utf-8")
+    original.unlink()
+    assert run_cli("--home", str(home), "refresh") == 0
+    page = (home / "site" / "lagesbild-0486.html").read_text(encoding="utf-8")
+    assert "Anmälda brott (polisens export) reviderad" in page and "rader ersatta av rättade filer" in page
+    con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
+    assert con.execute("SELECT count(*) FROM raw.crime_reports WHERE _sha256 IN "
+                       "(SELECT sha256 FROM meta.files WHERE file_name = 'brott_0486_2026.csv')").fetchall()[0][0] == 0
+    assert con.execute("SELECT status FROM meta.files WHERE file_name = 'brott_0486_2026.csv'").fetchall()[0][0] == "replaced"

@@ -54,6 +54,7 @@ def load_site_data(con) -> SiteData:
         published_at=datetime.now(ZoneInfo("Europe/Stockholm")).replace(tzinfo=None, microsecond=0),
         plan={name: con.execute(f'SELECT * FROM plan."{name}"').df() for name in PLAN_TABLES},
         series_breaks=read_reference("series_breaks"),
+        revisions=con.execute("SELECT * FROM meta.revisions").df(),
         level3_to_level2={r["level3"]: r["level2"] for r in read_reference("crime_codes")},
     )
 
