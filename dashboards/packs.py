@@ -100,39 +100,59 @@ def print_pdf(html: Path, pdf: Path, timeout: int = 120) -> str | None:
     return None
 
 
+def area_status(signals: list[dict], behind: int) -> tuple[str, int, int]:
+    """The council's status for one priority area (the rule is stated on the page).
+
+    A signal is a worsening when its direction is the bad one for the indicator (up when higher is worse, down when
+    higher is better); activity counts are not judged by direction (more activities is not a worsening: their
+    progress shows as 'efter plan'). Returns (status, worsening indicators, improving indicators).
+    """
+    judged = [s for s in signals if s["direction"] is not None and s["kind"] != "activity"]
+    worse = sum((s["direction"] == "up") == s["higher_is_worse"] for s in judged)
+    better = len(judged) - worse
+    status = "Uppmärksamma" if worse or behind else "Förbättring" if better else "Oförändrat"
+    return status, worse, better
+
+
+def latest_behind(data: SiteData, code: str, agreement: dict) -> set[str]:
+    """Agreement activities that are 'efter plan' in the latest tertial of the reporting year."""
+    follow = data.marts["followup"]
+    follow = follow[(follow.municipality_code == code) & (follow.document_id == agreement["id"])
+                    & (follow.grain == "tertial")]
+    if follow.empty:
+        return set()
+    year = pd.to_datetime(follow.period_start).dt.year.max()
+    latest = follow[pd.to_datetime(follow.period_start).dt.year == year].sort_values("period_start")
+    latest = latest.groupby("item_id").tail(1)
+    return set(latest[latest.status == "efter plan"].item_id)
+
+
 def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | None, list[Block]]:
     """Each priority area with a status (rule stated), headline figures, activity status, promise progress."""
     agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy)
     if agreement is None:
         return None, []
     follow = next((b for b in plan_blocks if b.id == "uppfoljning"), None)
+    behind_ids = latest_behind(data, code, agreement)
+    links = data.plan.get("activity_areas", pd.DataFrame(columns=["priority_area_id", "activity_id"]))
     rows = []
     for b in plan_blocks:
         if not b.id.startswith("omrade-"):
             continue
-        signals = list(b.table.get("Förändring", []))
-        worse = [s for s in signals if "ökning" in s or s.startswith("säkerställd förändring (+")]
-        better = [s for s in signals if "minskning" in s or s.startswith("säkerställd förändring (−")]
-        area_id = b.id.removeprefix("omrade-")
-        acts = data.plan["activity_areas"] if "activity_areas" in data.plan else pd.DataFrame()
-        behind = 0
-        if follow is not None and not acts.empty:
-            ids = set(acts[acts.priority_area_id == area_id].activity_id)
-            names = set(data.plan["activities"][data.plan["activities"].activity_id.isin(ids)].name.map(
-                lambda n: " ".join(str(n).split())))
-            behind = int(((follow.table["Status"] == "efter plan") & follow.table["Aktivitet"].isin(names)).sum())
-        status = ("Uppmärksamma" if worse or behind else "Förbättring" if better else "Oförändrat")
+        area_ids = set(links[links.priority_area_id == b.id.removeprefix("omrade-")].activity_id)
+        status, worse, better = area_status(b.signals, len(area_ids & behind_ids))
         rows.append({"Prioriterat område": b.title, "Status": status,
-                     "Indikatorer med ökning": len(worse), "Indikatorer med minskning": len(better),
-                     "Aktiviteter efter plan": behind})
+                     "Indikatorer med försämring": worse, "Indikatorer med förbättring": better,
+                     "Aktiviteter efter plan": len(area_ids & behind_ids)})
     status_table = pd.DataFrame(rows)
     blocks = [Block(
         id="omradesstatus", section="Samverkansöverenskommelsen", title="Status per prioriterat område",
-        description=("Regel: Uppmärksamma = minst en indikator visar en möjlig eller tydlig ökning (förändringssignal, "
-                     "de fyra senaste kvartalen mot de fyra före) eller en säkerställd försämring i "
-                     "trygghetsmätningen, eller minst en av områdets aktiviteter ligger efter plan. Förbättring = "
-                     "minst en indikator visar minskning och ingen ökning. Oförändrat = i övrigt. En ökning av "
-                     "anmälda brott kan spegla fler insatser (t.ex. narkotika, trafik)."),
+        description=("Regel: Uppmärksamma = minst en indikator visar en försämring (möjlig eller tydlig förändring åt "
+                     "fel håll, de fyra senaste kvartalen mot de fyra före, eller en säkerställd förändring åt fel håll "
+                     "i trygghetsmätningen) eller minst en av områdets aktiviteter ligger efter plan. Förbättring = "
+                     "minst en indikator visar en förbättring och ingen en försämring. Oförändrat = i övrigt. Antal "
+                     "genomförda aktiviteter bedöms inte efter riktning. En ökning av anmälda brott kan spegla fler "
+                     "insatser (t.ex. narkotika, trafik)."),
         figure=None, table=status_table, source="Indikatorer och aktivitetslogg enligt överenskommelsen",
         period=agreement["period"], status="Preliminära uppgifter för senaste kvartalet.")]
     # headline figures with honest change signals

@@ -53,6 +53,9 @@ class Block:
     source: str
     period: str
     status: str
+    # structured change per indicator (for rules applied elsewhere, e.g. the council's area status):
+    # {"indicator_id", "kind", "direction": "up" | "down" | None, "higher_is_worse": bool}
+    signals: list[dict] = field(default_factory=list)
 
     def figure_html(self) -> str:
         if self.figure is None:
@@ -481,7 +484,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
     if ags.empty:
         return None, []
     ag = ags.iloc[0]
-    info = {"title": ag.title, "valid": f"{fmt_date(pd.Timestamp(ag.valid_from).date())} – "
+    info = {"id": ag.agreement_id, "title": ag.title, "valid": f"{fmt_date(pd.Timestamp(ag.valid_from).date())} – "
                                        f"{fmt_date(pd.Timestamp(ag.valid_to).date())}",
             "goal": ag.overall_goal, "period": quarter_label(year, quarter)}
     ind = data.marts["indicators_by_quarter"]
@@ -490,6 +493,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
     labels = (plan["indicator_map"][plan["indicator_map"].agreement_id == ag.agreement_id]
               .groupby("indicator_id").agg(label=("label", "first"), kind=("kind", "first"),
                                            rationale=("rationale", "first"), ordinal=("ordinal", "min"),
+                                           higher_is_worse=("higher_is_worse", "first"),
                                            priority_area_id=("priority_area_id", "first")).reset_index())
     key_now = year * 4 + quarter
     imap = plan["indicator_map"]
@@ -501,6 +505,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
         if defs.empty:
             continue
         rows = []
+        signals = []
         for d in defs.itertuples():
             series = ind[ind.indicator_id == d.indicator_id]
             if d.kind == "survey":
@@ -515,6 +520,9 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                     if latest.year in sv.index and prev.year in sv.index:
                         a, b = sv.loc[prev.year], sv.loc[latest.year]
                         diff, _, _, ok = survey_change(a.share, a.ci_low, a.ci_high, b.share, b.ci_low, b.ci_high)
+                        signals.append({"indicator_id": d.indicator_id, "kind": d.kind,
+                                        "direction": ("up" if diff > 0 else "down") if ok else None,
+                                        "higher_is_worse": bool(d.higher_is_worse)})
                         change = (f"{'säkerställd' if ok else 'ingen säkerställd'} förändring "
                                   f"({'+' if diff > 0 else '−'}{fmt_number(abs(diff) * 100, 0)} procentenheter)")
                 rows.append({"Indikator": d.label,
@@ -530,13 +538,17 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             now, before = by_key.get(key_now), by_key.get(key_now - 4)
             last4 = by_key[(by_key.index > key_now - 4) & (by_key.index <= key_now)].sum()
             prev4 = by_key[(by_key.index > key_now - 8) & (by_key.index <= key_now - 4)].sum()
+            sig4 = change_signal(last4, prev4, policy)
+            signals.append({"indicator_id": d.indicator_id, "kind": d.kind,
+                            "direction": None if sig4.label == NO_CHANGE else ("up" if sig4.z > 0 else "down"),
+                            "higher_is_worse": bool(d.higher_is_worse)})
             rows.append({"Indikator": d.label,
                          "Senaste": f"{_fmt_indicator(d.kind, now or 0, policy)} ({quarter_label(year, quarter)})",
                          "Jämförelse": f"{_fmt_indicator(d.kind, before or 0, policy)} ({quarter_label(year - 1, quarter)})",
                          "Senaste fyra kvartalen": _fmt_indicator(d.kind, last4, policy),
                          "Fyra kvartal före": _fmt_indicator(d.kind, prev4, policy),
                          "Förändring kvartal": change_signal(now or 0, before or 0, policy).text(),
-                         "Förändring": change_signal(last4, prev4, policy).text(), "Varför": d.rationale})
+                         "Förändring": sig4.text(), "Varför": d.rationale})
         counts = ind[(ind.priority_area_id == area.priority_area_id) & (ind.kind.isin(["crime", "est", "activity"]))
                      & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
         figure = (figures.make_indicator_trend_figure(counts, "Indikatorer per kvartal, senaste tre åren")
@@ -549,7 +561,8 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                          "(förändringssignal, se Anmälda brott); enkätandelar med föregående mätning."),
             figure=figure, table=pd.DataFrame(rows),
             source="Samverkansöverenskommelsen; anmälda brott, EST, orosanmälningar, trygghetsmätning, aktivitetslogg",
-            period=quarter_label(year, quarter), status="Preliminära uppgifter för senaste kvartalet."))
+            period=quarter_label(year, quarter), status="Preliminära uppgifter för senaste kvartalet.",
+            signals=signals))
     follow = data.marts["followup"]
     follow = follow[(follow.document_id == ag.agreement_id) & (follow.grain == "tertial")
                     & (pd.to_datetime(follow.period_start).dt.year == year)]

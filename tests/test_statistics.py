@@ -181,3 +181,21 @@ def test_weighted_survey_share_interval_in_the_mart(tmp_path):
     assert hi == pytest.approx(0.3 + 0.089817, abs=1e-6)
     n, s, lo, hi = got[(2025, "")]
     assert (n, s) == (150, pytest.approx(0.24)) and hi - s == pytest.approx(0.078524, abs=1e-6)
+
+
+@pytest.mark.parametrize("signals,behind,expected", [
+    # more reported crime (higher is worse) -> attention
+    ([{"kind": "crime", "direction": "up", "higher_is_worse": True}], 0, ("Uppmärksamma", 1, 0)),
+    # more activities done is not a worsening, and not judged by direction at all
+    ([{"kind": "activity", "direction": "up", "higher_is_worse": True}], 0, ("Oförändrat", 0, 0)),
+    # a confirmed rise in trust in the police (higher is better) is an improvement
+    ([{"kind": "survey", "direction": "up", "higher_is_worse": False}], 0, ("Förbättring", 0, 1)),
+    # fewer crimes, but an activity is behind plan -> attention
+    ([{"kind": "crime", "direction": "down", "higher_is_worse": True}], 1, ("Uppmärksamma", 0, 1)),
+    # no signal -> unchanged
+    ([{"kind": "crime", "direction": None, "higher_is_worse": True}], 0, ("Oförändrat", 0, 0)),
+])
+def test_council_area_status_rule(signals, behind, expected):
+    from dashboards.packs import area_status
+
+    assert area_status(signals, behind) == expected
