@@ -32,7 +32,8 @@ browser:
 
 ## Open the Dagster UI on the same definitions (http://127.0.0.1:3000).
 dagster: install
-	$(BIN)/dagster dev -m pipelines.definitions
+	mkdir -p build/dagster && cp pipelines/dagster.yaml build/dagster/dagster.yaml
+	DAGSTER_HOME=$(CURDIR)/build/dagster $(BIN)/dagster dev -m pipelines.definitions
 
 clean:
 	rm -rf build data/incoming

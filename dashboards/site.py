@@ -80,6 +80,9 @@ class SiteData:
     revisions: pd.DataFrame = field(default_factory=pd.DataFrame)  # meta.revisions: which file replaced which rows
     level3_to_level2: dict[str, str] = field(default_factory=dict)
     plan: dict[str, pd.DataFrame] = field(default_factory=dict)  # plan.* tables (agreements, areas, indicators)
+    # reported crimes per municipality, area and quarter for every municipality (the quality page's coverage table;
+    # ``marts`` may hold only the municipalities whose pages are being rebuilt)
+    crime_coverage: pd.DataFrame | None = None
 
 
 @dataclass
@@ -628,7 +631,17 @@ def list_packs(out_dir: Path) -> list[dict]:
     return _list(out_dir)
 
 
-def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
+def build_site(data: SiteData, out_dir: Path, policy: Policy, only: set[str] | None = None,
+               manifest: dict | None = None) -> SiteResult:
+    """Write the site into ``out_dir``.
+
+    ``only``: rebuild the pages of these municipalities and keep the other pages already in ``out_dir`` (an
+    incremental refresh; ``data`` may then hold only these municipalities' rows). The index, the quality pages and
+    ``publicering.json`` (pages, figure counts and the totals each page was built from) are always rewritten;
+    ``manifest`` adds keys to that file.
+    """
+    import json
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     env = _env()
@@ -637,15 +650,23 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
     published = fmt_date(data.published_at)
     sources = _sources_table(data.files)
     result = SiteResult(index=out_dir / "index.html")
+    previous = {}
+    if (out_dir / "publicering.json").exists():
+        previous = json.loads((out_dir / "publicering.json").read_text(encoding="utf-8"))
+    kept_pages = previous.get("pages", {})
+    totals: dict[str, dict] = dict(previous.get("totals", {})) if only is not None else {}
 
     pages = []
     for code, name in sorted(data.municipalities.items()):
+        file_name = f"lagesbild-{code}.html"
+        if only is not None and code not in only and file_name in kept_pages and (out_dir / file_name).exists():
+            pages.append(kept_pages[file_name])  # unchanged since the last refresh: the page is kept as it is
+            continue
         agreement, plan_blocks = agreement_blocks(data, code, policy)
         blocks = with_revision_notes(plan_blocks + municipality_blocks(data, code, policy), data.revisions)
         sections: dict[str, list[Block]] = {}
         for b in blocks:
             sections.setdefault(b.section, []).append(b)
-        file_name = f"lagesbild-{code}.html"
         excel = {b.id: f"data/{code}-{name_}" for b in blocks
                  for name_ in [f"{b.id}.xlsx"]}
         _write_excel(blocks, out_dir / "data", prefix=f"{code}-")
@@ -658,6 +679,7 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
         result.figures[file_name] = [f"fig-{b.id}" for b in blocks if b.figure is not None]
         pages.append({"href": file_name, "title": f"Lägesbild {name}", "code": code,
                       "figures": len(result.figures[file_name])})
+        totals[code] = page_totals(data, code)
 
     quality = quality_context(data)
     _write(out_dir / "datakvalitet.html", env.get_template("quality.html").render(
@@ -671,7 +693,19 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy) -> SiteResult:
     _write(result.index, env.get_template("index.html").render(
         title="Lägesbild – publicerade sidor", pages=pages, published=published, plotly_js=None,
         failed_checks=quality["failed_errors"], rejected=quality["rejected"], packs=list_packs(out_dir)))
+    doc = {**(manifest or {}), "published_at": data.published_at.isoformat(),
+           "pages": {p["href"]: p for p in pages}, "totals": {c: totals[c] for c in sorted(totals)}}
+    _write(out_dir / "publicering.json", json.dumps(doc, ensure_ascii=False, indent=1))
     return result
+
+
+def page_totals(data: SiteData, code: str) -> dict:
+    """The event totals a municipality's page was built from (checked against the marts after a crash)."""
+    out = {}
+    for mart, column in (("crime_by_quarter", "crimes"), ("est_by_quarter", "events")):  # no concern counts here
+        df = data.marts[mart]
+        out[mart] = int(df.loc[df["municipality_code"] == code, column].sum())
+    return out
 
 
 def anchor(feed: str, expectation: str, column: str) -> str:
@@ -714,15 +748,19 @@ EXPECTED_CADENCE = {
 
 
 def coverage_matrix(data: SiteData) -> pd.DataFrame:
-    """Reported crimes per quarter (rows) and area (columns): where and when data exist."""
-    crime = data.marts["crime_by_quarter"]
+    """Reported crimes per quarter (rows) and area (columns) for one municipality, or per municipality (columns)
+    when there are several: where and when data exist."""
+    crime = data.crime_coverage if data.crime_coverage is not None else data.marts["crime_by_quarter"]
     if crime.empty:
         return pd.DataFrame()
-    names = {}
-    for code in crime.municipality_code.unique():
-        names.update(_area_names(data, code))
-    c = figures.with_quarter_labels(crime.groupby(["year", "quarter", "area_code"], as_index=False)["crimes"].sum())
-    grid = c.pivot_table(index=["period_key", "period"], columns="area_code", values="crimes", aggfunc="sum",
+    several = crime.municipality_code.nunique() > 1
+    column = "municipality_code" if several else "area_code"
+    names = dict(data.municipalities) if several else {}
+    if not several:
+        for code in crime.municipality_code.unique():
+            names.update(_area_names(data, code))
+    c = figures.with_quarter_labels(crime.groupby(["year", "quarter", column], as_index=False)["crimes"].sum())
+    grid = c.pivot_table(index=["period_key", "period"], columns=column, values="crimes", aggfunc="sum",
                          fill_value=0).reset_index(level=0, drop=True)
     grid.columns = [names.get(col, col) for col in grid.columns]
     grid.index.name = "Kvartal"
@@ -761,7 +799,8 @@ def quality_context(data: SiteData) -> dict:
                       "cadence": cadence, "state": "i tid" if age <= days else "sen", "late": age > days})
     coverage = coverage_matrix(data)
     return {"files": rows, "checks": checks, "quarantine": qrows, "quarantine_total": len(data.quarantine),
-            "freshness": fresh, "coverage_columns": list(coverage.columns), "coverage": coverage.reset_index().values.tolist(),
+            "freshness": fresh, "coverage_columns": list(coverage.columns),
+            "coverage_by": "kommun" if len(data.municipalities) > 1 else "område", "coverage": coverage.reset_index().values.tolist(),
             "failed_errors": sum(1 for c in checks if not c["ok"] and c["severity"] == "blockerande"),
             "failed_warnings": sum(1 for c in checks if not c["ok"] and c["severity"] == "varning"),
             "rejected": sum(1 for r in rows if r["status_key"] == "rejected")}

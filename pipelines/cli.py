@@ -176,16 +176,39 @@ def writer_lock(home: Home, wait: bool = False):
         os.close(fd)  # closing releases the lock, also when the process is killed
 
 
-def _run_job(home: Home, job_name: str, wait: bool = False) -> int:
+def _run_job(home: Home, job_name: str, wait: bool = False, tags: dict | None = None, timings: bool = False) -> int:
     try:
         with writer_lock(home, wait=wait):
-            return _run_job_locked(home, job_name)
+            return _run_job_locked(home, job_name, tags, timings=timings)
     except Busy as exc:
         print(str(exc), file=sys.stderr)
         return 3
 
 
-def _run_job_locked(home: Home, job_name: str) -> int:
+def phase_timings(instance, run_id: str, total: float) -> list[tuple[str, float]]:
+    """Seconds per phase of a run from Dagster's event log (step start to step end)."""
+    starts, spent = {}, {}
+    for rec in instance.all_logs(run_id):
+        ev = rec.dagster_event
+        if ev is None or not ev.step_key:
+            continue
+        if ev.event_type_value == "STEP_START":
+            starts[ev.step_key] = rec.timestamp
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
+            key = ev.step_key
+            phase = ("kvalitetskontroller" if key.endswith(("_blocking", "_warnings")) else
+                     "inläsning (raw)" if key.startswith("raw__") else
+                     "sidor" if key == "published__site" else
+                     "publicering (ögonblicksbild)" if key == "published__snapshot" else
+                     "modeller" if key.startswith(("staging__", "intermediate__", "marts__")) else "referens/planer")
+            spent[phase] = spent.get(phase, 0.0) + rec.timestamp - starts[key]
+    out = sorted(spent.items(), key=lambda kv: -kv[1])
+    out.append(("Dagster och uppstart", max(0.0, total - sum(spent.values()))))
+    return out
+
+
+def _run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_success: bool = False,
+                    timings: bool = False) -> int:
     import dagster as dg
 
     from pipelines.definitions import build_definitions
@@ -196,8 +219,11 @@ def _run_job_locked(home: Home, job_name: str) -> int:
     t0 = time.perf_counter()
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
-            instance=instance, raise_on_error=False,
+            instance=instance, raise_on_error=False, tags=tags or None,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        if timings:
+            for phase, seconds in phase_timings(instance, result.run_id, time.perf_counter() - t0):
+                log.info("tid %-30s %7.1f s", phase, seconds)
     failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
     for e in failed_checks:
         if e.severity == dg.AssetCheckSeverity.ERROR:
@@ -213,8 +239,8 @@ def _run_job_locked(home: Home, job_name: str) -> int:
                 log.error("FEL i steget %s: %s", ev.step_key, _error_line(err))
         log.error("Uppdateringen avbröts efter %.1f s. Publicerade sidor är oförändrade.", time.perf_counter() - t0)
         return 1
-    index = home.site / "index.html"
-    log.info("Klart på %.1f s. Öppna %s", time.perf_counter() - t0, index)
+    if not quiet_success:
+        log.info("Klart på %.1f s. Öppna %s", time.perf_counter() - t0, home.site / "index.html")
     return 0
 
 
@@ -229,8 +255,42 @@ def _error_line(err) -> str:
 
 
 def cmd_refresh(args, home: Home) -> int:
-    log.info("Uppdaterar lägesbilden (hem: %s)…", home.root or "projektets data/ och build/")
-    return _run_job(home, "refresh", wait=args.wait)
+    from pipelines.assets import FULL_TAG
+
+    log.info("Uppdaterar lägesbilden (hem: %s)%s…", home.root or "projektets data/ och build/",
+             ", allt byggs om" if args.full else "")
+    return _run_job(home, "refresh", wait=args.wait, tags={FULL_TAG: "true"} if args.full else None,
+                    timings=args.timings)
+
+
+def cmd_backfill(args, home: Home) -> int:
+    """Rebuild municipality × quarter partitions over a range: one Dagster run per municipality (a contiguous key
+    range, built in one go), then one refresh for what is built on them."""
+    from pipelines.assets import PAGES_TAG
+    from pipelines.partitions import Deployment, PartitionError, backfill_ranges
+
+    try:
+        deployment = Deployment.load(home)
+        ranges = backfill_ranges(deployment, args.municipality, args.first, args.last)
+    except PartitionError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        with writer_lock(home, wait=args.wait):
+            for i, (start, end) in enumerate(ranges, 1):
+                log.info("[%d/%d] Kommun %s, %s–%s", i, len(ranges), start.split("|")[0], args.first, args.last)
+                rc = _run_job_locked(home, "partitions", tags={"dagster/asset_partition_range_start": start,
+                                                               "dagster/asset_partition_range_end": end},
+                                     quiet_success=True)
+                if rc:
+                    return rc
+            log.info("Partitionerna är ombyggda (%.1f s). Uppdaterar det som bygger på dem…", time.perf_counter() - t0)
+            codes = sorted({start.split("|")[0] for start, _ in ranges})
+            return _run_job_locked(home, "refresh", tags={PAGES_TAG: ",".join(codes)})
+    except Busy as exc:
+        print(str(exc), file=sys.stderr)
+        return 3
 
 
 def cmd_publish(args, home: Home) -> int:
@@ -242,10 +302,14 @@ def cmd_publish(args, home: Home) -> int:
     from dashboards.site import build_site
     from pipelines.assets.site import WarehouseNotReady, load_site_data
 
-    if not home.warehouse.exists():
-        print("Lagret finns inte ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
+    import duckdb
+
+    from pipelines.publication import read_manifest
+
+    if not home.snapshot.exists():
+        print("Det finns inget publicerat lager ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
         return 2
-    con = _connect(home, read_only=True)
+    con = duckdb.connect(str(home.snapshot), read_only=True)  # the published state: never blocks a refresh
     try:
         data = load_site_data(con)
     except WarehouseNotReady as exc:
@@ -260,12 +324,14 @@ def cmd_publish(args, home: Home) -> int:
     policy = load_policy()
     t0 = time.perf_counter()
     try:
-        folder = build_pack(data, args.meeting, code, args.period, home.site, policy,
-                            analysis_dir=home.analysis, pdf=not args.no_pdf)
+        with writer_lock(home, wait=True):  # a refresh carries the published pages (and packs) forward
+            folder = build_pack(data, args.meeting, code, args.period, home.site, policy,
+                                analysis_dir=home.analysis, pdf=not args.no_pdf)
+            kept = {k: v for k, v in read_manifest(home.site).items() if k in ("run_id", "pending_upto", "fingerprint")}
+            build_site(data, home.site, policy, only=set(), manifest=kept)  # the index lists the new pack
     except PackError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    build_site(data, home.site, policy)  # the index lists the new pack
     meta = json.loads((folder / "pack.json").read_text(encoding="utf-8"))
     log.info("Mötespaket klart på %.1f s: %s", time.perf_counter() - t0, folder / "index.html")
     if meta.get("pdf"):
@@ -369,6 +435,11 @@ def cmd_plan_show(args, home: Home) -> int:
 def cmd_bench(args, home: Home) -> int:
     from pipelines.bench import bench_ingest, bench_pages
 
+    if args.what == "refresh":
+        from pipelines.bench_national import bench_refresh
+
+        return bench_refresh(args.scale, args.municipalities, args.years, workdir=args.dir, keep=args.keep,
+                             skip_floor=args.no_floor)
     if args.what == "ingest":
         return bench_ingest(args.rows)
     if args.what == "pages":
@@ -409,7 +480,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("refresh", help="read new files, rebuild the models, run quality checks, publish the site")
     s.add_argument("--wait", action="store_true", help="wait for a running refresh instead of stopping")
+    s.add_argument("--full", action="store_true",
+                   help="rebuild every partition and page (default: only what new files changed)")
+    s.add_argument("--timings", action="store_true", help="print where the time went (per phase)")
     s.set_defaults(func=cmd_refresh)
+
+    s = sub.add_parser("backfill", help="rebuild municipality × quarter partitions over a range of quarters")
+    s.add_argument("--from", dest="first", required=True, help="first quarter, e.g. 2024-Q1")
+    s.add_argument("--to", dest="last", required=True, help="last quarter, e.g. 2026-Q3")
+    s.add_argument("--municipality", action="append",
+                   help="municipality code (repeatable); default: every municipality of the deployment")
+    s.add_argument("--wait", action="store_true", help="wait for a running refresh instead of stopping")
+    s.set_defaults(func=cmd_backfill)
 
     s = sub.add_parser("publish", help="rebuild the published pages, or write a dated meeting pack (--meeting)")
     s.add_argument("--meeting", choices=["bra", "council", "quality", "public"],
@@ -434,9 +516,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_plan_show)
 
     s = sub.add_parser("bench", help="benchmarks that print figures (not tests)")
-    s.add_argument("what", choices=["ingest", "pages"],
-                   help="ingest: N generated crime rows from one CSV; pages: time until every figure is drawn, payload")
-    s.add_argument("--rows", type=int, default=1_000_000)
+    s.add_argument("what", choices=["refresh", "ingest", "pages"], nargs="?", default="refresh",
+                   help="refresh (default): national-scale full refresh vs a plain DuckDB floor, then an incremental "
+                        "refresh; ingest: N generated crime rows from one CSV; pages: time until every figure is drawn")
+    s.add_argument("--rows", type=int, default=1_000_000, help="ingest: rows to load")
+    s.add_argument("--scale", type=float, default=1.0,
+                   help="refresh: share of national volume (1 = 15 M crime rows, 3 M EST events, 1 M survey answers)")
+    s.add_argument("--municipalities", type=int, default=290, help="refresh: number of municipalities")
+    s.add_argument("--years", type=int, default=10, help="refresh: years of data (ending 2025)")
+    s.add_argument("--dir", type=Path, help="refresh: work folder (default: a temporary folder, removed afterwards)")
+    s.add_argument("--keep", action="store_true", help="refresh: keep the temporary work folder")
+    s.add_argument("--no-floor", action="store_true", help="refresh: skip the plain DuckDB floor")
     s.set_defaults(func=cmd_bench)
     return p
 

@@ -2,17 +2,37 @@
 
 ``dagster dev -m pipelines.definitions`` shows this graph; ``lagesbild refresh`` executes the same ``refresh`` job
 in-process. The warehouse location comes from ``LAGESBILD_HOME`` (or the project default), see pipelines/home.py.
-DuckDB allows one writer process per file, so every job uses the in-process executor.
+DuckDB allows one writer process per file, so jobs use the in-process executor by default; with
+``LAGESBILD_EXECUTOR=multiprocess`` every step runs in its own process, one at a time (the step isolation a
+Kubernetes or Celery executor needs; see README "Beyond one machine").
 """
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
-from pipelines.assets import SITE_KEY, all_assets
+from pipelines.assets import FULL_TAG, SITE_KEY, SNAPSHOT_KEY, all_assets
 from pipelines.checks import all_checks
 from pipelines.home import Home
+from pipelines.models import discover
+from pipelines.partitions import Deployment
 from pipelines.resources import build_resources
 from pipelines.sensors import incoming_files, quarterly_refresh
+
+
+EXECUTOR_ENV = "LAGESBILD_EXECUTOR"
+
+
+def executor() -> dg.ExecutorDefinition:
+    """in_process (default) or multiprocess with one step at a time: every step opens and closes the DuckDB file
+    itself and passes nothing in memory, so steps can run in separate processes; never two writers at once."""
+    kind = os.environ.get(EXECUTOR_ENV, "in_process")
+    if kind == "multiprocess":
+        return dg.multiprocess_executor.configured({"max_concurrent": 1}, name="lagesbild_multiprocess")
+    if kind != "in_process":
+        raise ValueError(f"{EXECUTOR_ENV} must be in_process or multiprocess, not {kind!r}")
+    return dg.in_process_executor
 
 
 def build_definitions(home: Home | None = None) -> dg.Definitions:
@@ -20,16 +40,22 @@ def build_definitions(home: Home | None = None) -> dg.Definitions:
     refresh = dg.define_asset_job(
         "refresh", selection=dg.AssetSelection.all(),
         description="Read new files in incoming/, rebuild staging and marts, run the quality checks, publish the site.")
-    publish = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(SITE_KEY),
+    partitioned = dg.AssetSelection.assets(*[dg.AssetKey([m.layer, m.name]) for m in discover() if m.partitioned])
+    partitions = dg.define_asset_job(
+        "partitions", selection=partitioned,
+        description="Rebuild chosen municipality × quarter partitions of the event-level marts (backfills); run "
+                    "`refresh` afterwards to update what is built on them.")
+    publish = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(SITE_KEY, SNAPSHOT_KEY),
+                                  tags={FULL_TAG: "true"},
                                   description="Rebuild the published pages from the current marts.")
     return dg.Definitions(
-        assets=all_assets(),
+        assets=all_assets(Deployment.load(home)),
         asset_checks=all_checks(),
-        jobs=[refresh, publish],
+        jobs=[refresh, partitions, publish],
         sensors=[incoming_files],
         schedules=[quarterly_refresh],
         resources=build_resources(home),
-        executor=dg.in_process_executor,
+        executor=executor(),
     )
 
 

@@ -39,9 +39,14 @@ class Home:
         return (self.root / "site") if self.root else PROJECT_ROOT / "build" / "site"
 
     @property
+    def published(self) -> Path:
+        """Link to the published version: its site/ and the warehouse snapshot (pipelines/publication.py)."""
+        return (self.root / "published") if self.root else PROJECT_ROOT / "build" / "published"
+
+    @property
     def snapshot(self) -> Path:
         """Read-only copy of the warehouse as of the last complete refresh, for pages and ad-hoc readers."""
-        return (self.root / "published" / "warehouse.duckdb") if self.root else PROJECT_ROOT / "build" / "published" / "warehouse.duckdb"
+        return self.published / "warehouse.duckdb"
 
     @property
     def analysis(self) -> Path:
@@ -51,5 +56,4 @@ class Home:
     def ensure(self) -> "Home":
         self.incoming.mkdir(parents=True, exist_ok=True)
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
-        self.site.mkdir(parents=True, exist_ok=True)
         return self

@@ -2,22 +2,34 @@
 
 Each file is one SELECT; the runner materializes it as ``<layer>.<name>`` inside a transaction. Dependencies are
 read from the ``schema.table`` references in the file (like dbt's ``ref``), so the Dagster graph follows the SQL.
+
+Directives are comment lines starting with ``-- @`` (not part of the description):
+
+* ``-- @materialized: view`` builds a view instead of a table (staging models: no copy of the raw rows).
+* ``-- @partitioned: municipality_code, year, quarter`` marks a model whose rows belong to one municipality ×
+  quarter partition each. Such a model can be rebuilt for some partitions only: the partitions' rows are deleted
+  and inserted again from the same SELECT filtered to them, in one transaction (idempotent).
 """
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from pipelines.home import PROJECT_ROOT
 from sources.db import run, scalar
 
 MODELS_DIR = PROJECT_ROOT / "models"
+REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
 LAYERS = ["staging", "intermediate", "marts"]
+PARTITION_COLUMNS = ("municipality_code", "year", "quarter")
 _REF = re.compile(r"\b(raw|ref|plan|staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
 _COMMENT = re.compile(r"--[^\n]*")
+_DIRECTIVE = re.compile(r"^--\s*@(\w+)\s*:\s*(.*)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -31,14 +43,40 @@ class Model:
         return self.path.read_text(encoding="utf-8")
 
     @property
+    def key(self) -> str:
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def directives(self) -> dict[str, str]:
+        return {k: v.strip() for k, v in _DIRECTIVE.findall(self.sql)}
+
+    @property
+    def materialized(self) -> str:
+        return self.directives.get("materialized", "table")
+
+    @property
+    def partitioned(self) -> bool:
+        return "partitioned" in self.directives
+
+    @property
     def description(self) -> str:
-        lines = [ln[2:].strip() for ln in self.sql.splitlines() if ln.startswith("--")]
+        lines = [ln[2:].strip() for ln in self.sql.splitlines() if ln.startswith("--") and not _DIRECTIVE.match(ln)]
         return " ".join(lines).strip()
 
     @property
     def refs(self) -> list[tuple[str, str]]:
         body = _COMMENT.sub("", self.sql)
         return sorted({m.groups() for m in _REF.finditer(body)} - {(self.layer, self.name)})
+
+    @property
+    def code_version(self) -> str:
+        """Changes when the SQL or a reference list it reads changes (then every partition must be rebuilt)."""
+        h = hashlib.sha1(self.sql.encode())
+        for schema, table in self.refs:
+            if schema == "ref":
+                p = REFERENCE_DIR / f"{table}.csv"
+                h.update(p.read_bytes() if p.exists() else table.encode())
+        return h.hexdigest()[:12]
 
 
 def discover() -> list[Model]:
@@ -49,19 +87,159 @@ def discover() -> list[Model]:
     return out
 
 
+def feeds_of(model: Model, models: list[Model] | None = None) -> set[str]:
+    """The raw feeds a model reads, directly or through other models."""
+    by_key = {(m.layer, m.name): m for m in (models if models is not None else discover())}
+    out: set[str] = set()
+    for schema, table in model.refs:
+        if schema == "raw":
+            out.add(table)
+        elif (schema, table) in by_key:
+            out |= feeds_of(by_key[(schema, table)], list(by_key.values()))
+    return out
+
+
+def _select(model: Model) -> str:
+    return model.sql.strip().rstrip(";")
+
+
 def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
-    """(Re)build one model as a table; returns its row count. Atomic: the old table stays on error."""
-    sql = model.sql.strip().rstrip(";")
+    """(Re)build one model as a table (or view); returns its row count. Atomic: the old one stays on error."""
     con.begin()
     try:
-        run(con, f'CREATE SCHEMA IF NOT EXISTS "{model.layer}"')
-        run(con, f'CREATE OR REPLACE TABLE "{model.layer}"."{model.name}" AS {sql}')
-        n = scalar(con, f'SELECT count(*) FROM "{model.layer}"."{model.name}"')
+        n = _build_full(con, model)
         con.commit()
     except Exception:
         con.rollback()
         raise
+    return n
+
+
+def _build_full(con: duckdb.DuckDBPyConnection, model: Model) -> int:
+    run(con, f'CREATE SCHEMA IF NOT EXISTS "{model.layer}"')
+    if model.materialized == "view":
+        if table_exists(con, model.layer, model.name):
+            run(con, f'DROP TABLE "{model.layer}"."{model.name}"')
+        run(con, f'CREATE OR REPLACE VIEW "{model.layer}"."{model.name}" AS {_select(model)}')
+        return -1  # a view is not counted (counting would scan the raw rows)
+    if scalar(con, "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
+              [model.layer, model.name]):
+        run(con, f'DROP VIEW "{model.layer}"."{model.name}"')
+    run(con, f'CREATE OR REPLACE TABLE "{model.layer}"."{model.name}" AS {_select(model)}')
+    return int(scalar(con, f'SELECT count(*) FROM "{model.layer}"."{model.name}"'))
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    return bool(scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                       [schema, name]))
+
+
+def _rebuild_partitions(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.DataFrame) -> int:
+    """Delete and re-insert the rows of the given (municipality_code, year, quarter) partitions."""
+    target = f'"{model.layer}"."{model.name}"'
+    if not table_exists(con, model.layer, model.name):
+        run(con, f'CREATE SCHEMA IF NOT EXISTS "{model.layer}"')
+        run(con, f"CREATE TABLE {target} AS SELECT * FROM ({_select(model)}) LIMIT 0")
+    keys = keys[list(PARTITION_COLUMNS)].drop_duplicates().astype({"year": "int64", "quarter": "int64"})
+    con.register("_partition_keys", keys)
+    try:
+        on = " AND ".join(f"t.{c} = k.{c}" for c in PARTITION_COLUMNS)
+        run(con, f"DELETE FROM {target} AS t USING _partition_keys AS k WHERE {on}")
+        # the join on the SELECT's grouping columns lets DuckDB filter the raw scan (join filter pushdown)
+        run(con, f"INSERT INTO {target} SELECT t.* FROM ({_select(model)}) AS t SEMI JOIN _partition_keys AS k ON {on}")
+        n = scalar(con, f"SELECT count(*) FROM {target} AS t SEMI JOIN _partition_keys AS k ON {on}")
+    finally:
+        con.unregister("_partition_keys")
     return int(n)
+
+
+@dataclass
+class BuildResult:
+    mode: str          # "full", "partitions" or "up to date"
+    rows: int          # rows in the table after the build (-1 for a view)
+    partitions: int = 0  # partitions rebuilt (mode "partitions")
+
+
+STATE_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS meta",
+    """CREATE TABLE IF NOT EXISTS meta.model_state (
+        model VARCHAR PRIMARY KEY, code_version VARCHAR NOT NULL, pending_done BIGINT NOT NULL,
+        built_at TIMESTAMP NOT NULL)""",
+]
+
+
+def _state(con, model: Model) -> tuple[str, int] | None:
+    for ddl in STATE_DDL:
+        run(con, ddl)
+    rows = con.execute("SELECT code_version, pending_done FROM meta.model_state WHERE model = ?", [model.key]).fetchall()
+    return rows[0] if rows else None
+
+
+def _save_state(con, model: Model, pending_done: int) -> None:
+    run(con, "INSERT OR REPLACE INTO meta.model_state VALUES (?, ?, ?, now()::timestamp)",
+        [model.key, model.code_version, pending_done])
+
+
+def build_model(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.DataFrame | None = None,
+                full: bool = False) -> BuildResult:
+    """Build a model the way a refresh needs it, atomically.
+
+    * not partitioned: a full rebuild (tables) or a new definition (views);
+    * ``keys`` given (a Dagster partition run or a backfill): those partitions only;
+    * otherwise, for a partitioned model: a full rebuild when the table is missing, its SQL or reference lists
+      changed, or ``full``; else only the partitions that files loaded since its last build touched
+      (``meta.pending_partitions``), or nothing when there are none.
+    """
+    from sources.ingest import ensure_schema
+
+    con.begin()
+    try:
+        if not model.partitioned:
+            result = BuildResult("full", _build_full(con, model))
+        else:
+            ensure_schema(con)
+            state = _state(con, model)
+            newest = int(scalar(con, "SELECT coalesce(max(id), 0) FROM meta.pending_partitions"))
+            if keys is not None:
+                n = _rebuild_partitions(con, model, keys)
+                result = BuildResult("partitions", n, len(keys))
+            elif full or state is None or state[0] != model.code_version or not table_exists(con, model.layer, model.name):
+                result = BuildResult("full", _build_full(con, model))
+                _save_state(con, model, newest)
+            else:
+                feeds = sorted(feeds_of(model))
+                pending = con.execute(
+                    "SELECT DISTINCT municipality_code, year, quarter FROM meta.pending_partitions "
+                    f"WHERE id > ? AND feed IN ({', '.join('?' * len(feeds))})", [state[1], *feeds]).df()
+                if len(pending):
+                    _rebuild_partitions(con, model, pending)
+                    result = BuildResult("partitions", int(scalar(con, f'SELECT count(*) FROM "{model.layer}"."{model.name}"')),
+                                         len(pending))
+                else:
+                    result = BuildResult("up to date", -1)
+                _save_state(con, model, newest)
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return result
+
+
+def partition_mismatches(con: duckdb.DuckDBPyConnection, model: Model) -> list[tuple]:
+    """Partitions of a partitioned model whose rows differ from its SQL run now, ignoring the partitions still
+    waiting for a rebuild (``meta.pending_partitions`` newer than the model's state). Empty = consistent."""
+    if not table_exists(con, model.layer, model.name):
+        return []
+    state = _state(con, model)
+    if state is None or state[0] != model.code_version:
+        return []  # the next refresh rebuilds it whole
+    feeds = sorted(feeds_of(model))
+    cols = ", ".join(PARTITION_COLUMNS)
+    pending = (f"SELECT {cols} FROM meta.pending_partitions WHERE id > {int(state[1])} "
+               f"AND feed IN ({', '.join(repr(f) for f in feeds)})")
+    diff = (f"(SELECT * FROM \"{model.layer}\".\"{model.name}\" EXCEPT ALL SELECT * FROM ({_select(model)})) "
+            f"UNION ALL (SELECT * FROM ({_select(model)}) EXCEPT ALL SELECT * FROM \"{model.layer}\".\"{model.name}\")")
+    return con.execute(f"SELECT DISTINCT {cols} FROM ({diff}) WHERE ({cols}) NOT IN ({pending}) ORDER BY ALL").fetchall()
 
 
 def ordered(models: list[Model] | None = None) -> list[Model]:

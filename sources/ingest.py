@@ -23,7 +23,7 @@ import pandas as pd
 
 from sources.contract import Contract, Profile, all_feeds, coerce, load_contract, load_profiles
 from sources.privacy import find_personnummer
-from sources.readers import FileRejected, RawTable, read_file
+from sources.readers import FileRejected, RawTable, iter_file, read_file
 from sources.db import run, run_many, scalar
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".parquet", ".gz")
@@ -80,6 +80,9 @@ META_DDL = [
         profile VARCHAR, format VARCHAR, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
         rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
         masked_values BIGINT NOT NULL, message VARCHAR, info VARCHAR, PRIMARY KEY (sha256, path))""",
+    """CREATE TABLE IF NOT EXISTS meta.pending_partitions (
+        id BIGINT NOT NULL, feed VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, municipality_code VARCHAR NOT NULL,
+        year INTEGER NOT NULL, quarter INTEGER NOT NULL, recorded_at TIMESTAMP NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS meta.quarantine (
         sha256 VARCHAR NOT NULL, file_name VARCHAR NOT NULL, feed VARCHAR NOT NULL, row_number BIGINT NOT NULL,
         column_name VARCHAR NOT NULL, raw_value VARCHAR, reason VARCHAR NOT NULL)""",
@@ -243,22 +246,87 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
                         [sha, str(path), path.name, first[2], _now(), msg])
         return IngestResult(path=str(path), sha256=sha, feed=first[2], profile=None, status="already_loaded",
                             message=msg)
+    cands = _candidates(feed, profile)
+    chunks = iter_file(path, header_matcher=_header_matcher(cands) if cands else None)
     try:
-        cands = _candidates(feed, profile)
-        table = read_file(path, header_matcher=_header_matcher(cands) if cands else None)
+        table = next(iter(chunks))
         contract, prof, mapping = _resolve_profile(path, table, feed, profile)
         if contract.aggregate_only:
             _check_aggregate_only(path, table, contract)
+        if table.info.get("chunked") and (prof.synthetic_key or prof.unpivot):
+            # these profiles number or reshape rows across the whole file: read it whole
+            rest = list(chunks)
+            table = RawTable(frame=pd.concat([table.frame] + [t.frame for t in rest], ignore_index=True),
+                             row_numbers=pd.concat([table.row_numbers] + [t.row_numbers for t in rest], ignore_index=True),
+                             format=table.format, info=table.info)
+            chunks = iter(())
     except FileRejected as exc:
-        con.begin()
-        try:
-            result = _record_rejection(con, path, sha, feed, exc)
-            con.commit()
-        except Exception:
-            con.rollback()
-            raise
-        return result
+        return _reject(con, path, sha, feed, exc)
 
+    now = _now()
+    feed_name = contract.feed
+    totals = {"read": 0, "loaded": 0, "quarantined": 0, "masked": 0}
+    replaced: set[str] = set()
+    con.begin()
+    try:
+        n_chunks = 0
+        for part in _chain_first(table, chunks):
+            if n_chunks and contract.aggregate_only:
+                _check_aggregate_only(path, part, contract)
+            n_chunks += 1
+            replaced |= _load_chunk(con, path, sha, part, contract, prof, mapping, now, totals)
+        if n_chunks > 1 and contract.natural_key:
+            totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
+        _record_pending_partitions(con, contract, sha, now)
+        for old in sorted(replaced):
+            left = scalar(con, f"SELECT count(*) FROM raw.{q(feed_name)} WHERE _sha256 = ?", [old])
+            if left == 0:
+                run(con, "UPDATE meta.files SET status = 'replaced', message = ? WHERE sha256 = ? "
+                         "AND status = 'loaded'", [f"ersatt av {path.name}", old])
+        message = ""
+        if totals["quarantined"]:
+            message = f"{totals['quarantined']} av {totals['read']} rader i karantän (se lagesbild quarantine)."
+        if replaced:
+            message += (" " if message else "") + f"Ersatte rader från {len(replaced)} tidigare fil(er)."
+        info = dict(table.info)
+        info["mapping"] = mapping
+        run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
+        run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
+                    [sha, str(path), path.name, feed_name, prof.name, table.format, now, totals["read"],
+                     totals["loaded"], totals["quarantined"], totals["masked"], message,
+                     json.dumps(info, ensure_ascii=False)])
+        con.commit()
+    except FileRejected as exc:  # a problem found further down a large file: nothing of it stays
+        con.rollback()
+        return _reject(con, path, sha, feed, exc)
+    except Exception:
+        con.rollback()
+        raise
+    return IngestResult(path=str(path), sha256=sha, feed=feed_name, profile=prof.name, status="loaded",
+                        rows_read=totals["read"], rows_loaded=totals["loaded"],
+                        rows_quarantined=totals["quarantined"], masked_values=totals["masked"], message=message,
+                        replaced=sorted(replaced))
+
+
+def _reject(con, path: Path, sha: str, feed: str | None, exc: FileRejected) -> IngestResult:
+    con.begin()
+    try:
+        result = _record_rejection(con, path, sha, feed, exc)
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+    return result
+
+
+def _chain_first(first: RawTable, rest: Iterable[RawTable]) -> Iterable[RawTable]:
+    yield first
+    yield from rest
+
+
+def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, prof: Profile, mapping: dict,
+                now: datetime, totals: dict) -> set[str]:
+    """Coerce one chunk and insert it (inside the file's transaction); returns the files whose rows it replaced."""
     frame, row_numbers = prof.reshape(table.frame, table.row_numbers)
     canonical = prof.canonical_frame(frame, mapping)
     coerced = coerce(canonical, row_numbers, contract, prof)
@@ -267,67 +335,93 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
     rows = coerced.rows
     rows.insert(0, "_sha256", sha)
     rows.insert(2, "_scope", scope_keys(rows, contract) if len(rows) else pd.Series([], dtype="string"))
-    now = _now()
     feed_name = contract.feed
-    replaced: list[str] = []
-
-    con.begin()
-    try:
+    replaced: set[str] = set()
+    if len(rows):
         # revisions: rows of earlier files in the scopes this file covers are replaced
-        if len(rows):
-            scopes = pd.DataFrame({"scope": rows["_scope"].drop_duplicates().astype(str)})
-            con.register("_new_scopes", scopes)
-            removed = con.execute(
-                f"SELECT _sha256, _scope, count(*) FROM raw.{q(feed_name)} "
-                f"WHERE _scope IN (SELECT scope FROM _new_scopes) GROUP BY ALL ORDER BY 1, 2").fetchall()
+        scopes = pd.DataFrame({"scope": rows["_scope"].drop_duplicates().astype(str)})
+        con.register("_new_scopes", scopes)
+        try:
+            where = f"_scope IN (SELECT scope FROM _new_scopes) AND _sha256 <> ?"
+            removed = con.execute(f"SELECT _sha256, _scope, count(*) FROM raw.{q(feed_name)} WHERE {where} "
+                                  "GROUP BY ALL ORDER BY 1, 2", [sha]).fetchall()
             if removed:
                 # the replaced rows move to history.<feed>: which file gave which figures stays on record
-                run(con, f"INSERT INTO history.{q(feed_name)} SELECT *, ?, ? FROM raw.{q(feed_name)} "
-                         f"WHERE _scope IN (SELECT scope FROM _new_scopes)", [sha, now])
-                run(con, f"DELETE FROM raw.{q(feed_name)} WHERE _scope IN (SELECT scope FROM _new_scopes)")
+                run(con, f"INSERT INTO history.{q(feed_name)} SELECT *, ?, ? FROM raw.{q(feed_name)} WHERE {where}",
+                    [sha, now, sha])
+                run(con, f"DELETE FROM raw.{q(feed_name)} WHERE {where}", [sha])
                 run_many(con, "INSERT INTO meta.revisions VALUES (?, ?, ?, ?, ?, ?)",
-                                [[sha, old, feed_name, scope, n, now] for old, scope, n in removed])
-                replaced = sorted({old for old, _, _ in removed})
-                for old in replaced:
-                    left = scalar(con, f"SELECT count(*) FROM raw.{q(feed_name)} WHERE _sha256 = ?", [old])
-                    if left == 0:
-                        run(con, "UPDATE meta.files SET status = 'replaced', message = ? WHERE sha256 = ? "
-                                    "AND status = 'loaded'", [f"ersatt av {path.name}", old])
+                         [[sha, old, feed_name, scope, n, now] for old, scope, n in removed])
+                replaced = {old for old, _, _ in removed}
+        finally:
             con.unregister("_new_scopes")
-            con.register("_incoming", rows)
+        con.register("_incoming", rows)
+        try:
             cols = ["_sha256", "_row", "_scope"] + contract.column_names
-            select = ", ".join(
-                [q(c) for c in cols[:3]]
-                + [f"CAST({q(c.name)} AS {c.duckdb_type})" for c in contract.columns])
+            select = ", ".join([q(c) for c in cols[:3]]
+                               + [f"CAST({q(c.name)} AS {c.duckdb_type})" for c in contract.columns])
             run(con, f"INSERT INTO raw.{q(feed_name)} ({', '.join(q(c) for c in cols)}) SELECT {select} FROM _incoming")
+        finally:
             con.unregister("_incoming")
-        if len(coerced.quarantine):
-            qf = coerced.quarantine.rename(columns={"_row": "row_number", "column": "column_name"})
-            qf.insert(0, "sha256", sha)
-            qf.insert(1, "file_name", path.name)
-            qf.insert(2, "feed", feed_name)
-            con.register("_quarantine", qf)
+    if len(coerced.quarantine):
+        qf = coerced.quarantine.rename(columns={"_row": "row_number", "column": "column_name"})
+        qf.insert(0, "sha256", sha)
+        qf.insert(1, "file_name", path.name)
+        qf.insert(2, "feed", feed_name)
+        con.register("_quarantine", qf)
+        try:
             run(con, "INSERT INTO meta.quarantine SELECT sha256, file_name, feed, row_number, column_name, "
-                        "raw_value, reason FROM _quarantine")
+                     "raw_value, reason FROM _quarantine")
+        finally:
             con.unregister("_quarantine")
-        message = ""
-        if coerced.quarantined_rows:
-            message = f"{coerced.quarantined_rows} av {rows_read} rader i karantän (se lagesbild quarantine)."
-        if replaced:
-            message += (" " if message else "") + f"Ersatte rader från {len(replaced)} tidigare fil(er)."
-        info = dict(table.info)
-        info["mapping"] = mapping
-        run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
-        run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
-                    [sha, str(path), path.name, feed_name, prof.name, table.format, now, rows_read, len(rows),
-                     coerced.quarantined_rows, coerced.masked, message, json.dumps(info, ensure_ascii=False)])
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
-    return IngestResult(path=str(path), sha256=sha, feed=feed_name, profile=prof.name, status="loaded",
-                        rows_read=rows_read, rows_loaded=len(rows), rows_quarantined=coerced.quarantined_rows,
-                        masked_values=coerced.masked, message=message, replaced=replaced)
+    totals["read"] += rows_read
+    totals["loaded"] += len(rows)
+    totals["quarantined"] += coerced.quarantined_rows
+    totals["masked"] += coerced.masked
+    return replaced
+
+
+def _dedupe_across_chunks(con, path: Path, sha: str, contract: Contract, totals: dict) -> int:
+    """Natural-key duplicates between chunks of one large file: the first occurrence wins, as within a chunk."""
+    feed = q(contract.feed)
+    key = ", ".join(q(k) for k in contract.natural_key)
+    dups = con.execute(
+        f"SELECT _row, {key}, first_row FROM (SELECT _row, {key}, min(_row) OVER (PARTITION BY {key}) AS first_row "
+        f"FROM raw.{feed} WHERE _sha256 = ?) WHERE _row > first_row ORDER BY _row", [sha]).fetchall()
+    if not dups:
+        return 0
+    run_many(con, "INSERT INTO meta.quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        [sha, path.name, contract.feed, r[0], ",".join(contract.natural_key), " | ".join(str(v) for v in r[1:-1]),
+         f"dubblett: samma nyckel ({', '.join(contract.natural_key)}) som rad {r[-1]}"] for r in dups])
+    rows = pd.DataFrame({"_row": [r[0] for r in dups]})
+    con.register("_dup_rows", rows)
+    try:
+        run(con, f"DELETE FROM raw.{feed} WHERE _sha256 = ? AND _row IN (SELECT _row FROM _dup_rows)", [sha])
+    finally:
+        con.unregister("_dup_rows")
+    totals["quarantined"] += len(dups)
+    return len(dups)
+
+
+def _record_pending_partitions(con, contract: Contract, sha: str, now: datetime) -> None:
+    """Which municipality × quarter partitions this file changed (its rows and the rows it replaced).
+
+    Written in the file's transaction, so a crash can never lose the note that partitions need rebuilding; each
+    partitioned model keeps the id up to which it has rebuilt (pipelines/models.py).
+    """
+    if not contract.period_column or "municipality_code" not in contract.column_names:
+        return
+    period_type = next(c.duckdb_type for c in contract.columns if c.name == contract.period_column)
+    if period_type not in ("DATE", "TIMESTAMP"):
+        return  # yearly feeds (population, Brå tables) are small and not partitioned by quarter
+    feed, col = q(contract.feed), q(contract.period_column)
+    next_id = int(scalar(con, "SELECT coalesce(max(id), 0) + 1 FROM meta.pending_partitions"))
+    run(con, f"""INSERT INTO meta.pending_partitions
+        SELECT DISTINCT ?, ?, ?, municipality_code, year({col})::INTEGER, quarter({col})::INTEGER, ?
+        FROM (SELECT municipality_code, {col} FROM raw.{feed} WHERE _sha256 = ?
+              UNION ALL SELECT municipality_code, {col} FROM history.{feed} WHERE _replaced_by = ?)
+        WHERE municipality_code IS NOT NULL AND {col} IS NOT NULL""",
+        [next_id, contract.feed, sha, now, sha, sha])
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str | None]]:

@@ -1,6 +1,7 @@
 """One writer per home: a second refresh or ingest stops with a clear message (or waits with --wait)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -55,9 +56,17 @@ def test_readers_use_the_snapshot_and_are_never_blocked_by_a_writer(sample_home)
         assert blocked
         snap = duckdb.connect(str(home.snapshot), read_only=True)  # … the snapshot is not
         crimes = snap.execute("SELECT sum(crimes) FROM marts.crime_by_quarter").fetchall()[0][0]
-        raw = snap.execute("SELECT sum(crime_count) FROM raw.crime_reports").fetchall()[0][0]
+        run_id = snap.execute("SELECT run_id FROM meta.publication").fetchall()[0][0]
         snap.close()
-        assert crimes == raw > 0
+        # and the pages were built from exactly this snapshot
+        manifest = json.loads((home.site / "publicering.json").read_text(encoding="utf-8"))
+        assert manifest["run_id"] == run_id
+        assert sum(t["crime_by_quarter"] for t in manifest["totals"].values()) == crimes
     finally:
         writer.kill()
         writer.wait()
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT sum(crime_count) FROM raw.crime_reports").fetchall()[0][0] == crimes > 0
+    finally:
+        con.close()

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import json
 import time
 
 import duckdb
@@ -53,9 +54,12 @@ def test_sigkill_mid_ingest_leaves_all_or_nothing(tmp_path, kill_after):
     assert _state(home)[0] == base_rows + rows
 
 
-def _consistent(path):
-    """Invariants of a warehouse or snapshot: it opens; every loaded file's rows are all there; marts match raw."""
-    con = duckdb.connect(str(path), read_only=True)
+def _warehouse_invariants(path) -> None:
+    """Conservation (every loaded file's rows are all in raw) and no partial partitions (every partition a
+    partitioned model counts as built equals its SQL recomputed from raw now)."""
+    from pipelines.models import discover, partition_mismatches
+
+    con = duckdb.connect(str(path))  # read-write: opening replays DuckDB's write-ahead log like the next refresh
     try:
         files = con.execute("SELECT sha256, feed, rows_read, rows_loaded, rows_quarantined FROM meta.files "
                             "WHERE status = 'loaded'").fetchall()
@@ -63,35 +67,71 @@ def _consistent(path):
             assert read == loaded + quarantined
             n = con.execute(f'SELECT count(*) FROM raw."{feed}" WHERE _sha256 = ?', [sha]).fetchall()[0][0]
             assert n == loaded, (feed, sha)
-        tables = {r[0] for r in con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
-        if "marts.crime_by_quarter" in tables:
-            return con.execute("SELECT (SELECT sum(crimes) FROM marts.crime_by_quarter), "
-                               "(SELECT sum(crime_count) FROM raw.crime_reports)").fetchall()[0]
-        return None
+        for model in discover():
+            if model.partitioned:
+                assert partition_mismatches(con, model) == [], model.key
     finally:
         con.close()
 
 
-def test_sigkill_during_refresh_leaves_warehouse_and_snapshot_consistent(tmp_path):
-    """Kill `lagesbild refresh` at several points; then a plain refresh recovers to a consistent published state."""
+def _published_invariants(home) -> int:
+    """The published pages and snapshot belong to the same refresh, and the pages show what the marts hold."""
+    manifest = json.loads((home.site / "publicering.json").read_text(encoding="utf-8"))
+    con = duckdb.connect(str(home.snapshot), read_only=True)
+    try:
+        assert con.execute("SELECT run_id FROM meta.publication").fetchall()[0][0] == manifest["run_id"]
+        marts = dict(con.execute("SELECT municipality_code, sum(crimes) FROM marts.crime_by_quarter GROUP BY 1").fetchall())
+        assert {c: t["crime_by_quarter"] for c, t in manifest["totals"].items()} == {c: int(v) for c, v in marts.items()}
+        ints = con.execute("SELECT sum(crimes) FROM intermediate.int_crime_by_code_quarter").fetchall()[0][0]
+        assert ints == sum(marts.values())
+        return int(sum(marts.values()))
+    finally:
+        con.close()
+
+
+def test_sigkill_at_random_points_of_refreshes_keeps_warehouse_and_site_consistent(tmp_path):
+    """Kill `lagesbild refresh` at random moments, with new files arriving between the kills; after every kill the
+    warehouse, the published pages and the snapshot satisfy their invariants, and a plain refresh recovers."""
+    import random
+
     from pipelines.home import Home
+    from tests.test_ingest import crime_csv
 
     home = Home(tmp_path / "home")
     cli = [sys.executable, "-m", "pipelines.cli", "--home", str(home.root)]
     subprocess.run(cli + ["sample", "--scale", "0.05", "--first-year", "2025"], check=True, cwd=REPO, capture_output=True)
-    for kill_after in (2.5, 5.0, 7.5):
+    t0 = time.perf_counter()
+    subprocess.run(cli + ["refresh"], check=True, cwd=REPO, capture_output=True)
+    undisturbed = time.perf_counter() - t0
+    _warehouse_invariants(home.warehouse)
+    _published_invariants(home)
+    rng = random.Random(7)
+    kills = 0
+    for i in range(6):
+        # a new month's file for another municipality (its own scope: adds, replaces nothing)
+        rows = [f"5000-K{i}{j:03d}-26;1;9301;2026-0{i + 1}-0{1 + j};2026-0{i + 1}-01;0484;;1" for j in range(5)]
+        (home.incoming / "crime_reports").mkdir(parents=True, exist_ok=True)
+        crime_csv(home.incoming / "crime_reports", rows=rows, name=f"brott_ny_{i}.csv")
         proc = subprocess.Popen(cli + ["refresh"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(kill_after)
+        time.sleep(rng.uniform(0.3, undisturbed))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
+            kills += 1
         proc.wait()
-        if home.warehouse.exists():
-            _consistent(home.warehouse)
-        if home.snapshot.exists():  # the snapshot is always a whole, consistent refresh
-            marts, raw = _consistent(home.snapshot)
-            assert marts == raw
+        _warehouse_invariants(home.warehouse)
+        if home.snapshot.exists():
+            _published_invariants(home)
+        assert not list(home.published.parent.glob(".published.*.lnk"))
+    assert kills >= 3  # most runs were really interrupted
     done = subprocess.run(cli + ["refresh"], cwd=REPO, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    marts, raw = _consistent(home.snapshot)
-    assert marts == raw > 0 and _consistent(home.warehouse) == (marts, raw)
-    assert not list(home.snapshot.parent.glob(".*.tmp"))
+    _warehouse_invariants(home.warehouse)
+    published = _published_invariants(home)
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT sum(crime_count) FROM raw.crime_reports").fetchall()[0][0] == published
+        assert con.execute("SELECT count(*) FROM meta.files WHERE file_name LIKE 'brott_ny_%' "
+                           "AND status = 'loaded'").fetchall()[0][0] == 6
+    finally:
+        con.close()
+    assert len(list((home.published.parent / ".versions").iterdir())) <= 2  # interrupted versions are cleaned up

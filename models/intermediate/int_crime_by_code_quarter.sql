@@ -1,4 +1,5 @@
 -- Reported crimes per municipality, area, quarter and crime code: the grain indicator filters work on.
+-- @partitioned: municipality_code, year, quarter
 select
     municipality_code,
     coalesce(area_code, '') as area_code,

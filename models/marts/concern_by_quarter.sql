@@ -1,4 +1,5 @@
 -- Concern reports per municipality, quarter, age band and reason (raw counts: suppressed at publication).
+-- @partitioned: municipality_code, year, quarter
 select
     municipality_code,
     year,

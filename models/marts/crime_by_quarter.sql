@@ -1,5 +1,6 @@
 -- Reported crimes per municipality, area, quarter and category (registration date; Brå-style basis).
 -- counts_as_crime = false marks codes Brå does not count as crimes (e.g. wildlife accidents).
+-- @partitioned: municipality_code, year, quarter
 select
     c.municipality_code,
     coalesce(c.area_code, '') as area_code,

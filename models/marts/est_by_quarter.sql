@@ -1,4 +1,5 @@
 -- EST events per municipality, area, quarter, category and subcategory.
+-- @partitioned: municipality_code, year, quarter
 select
     municipality_code,
     coalesce(area_code, '') as area_code,

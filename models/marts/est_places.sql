@@ -1,4 +1,5 @@
 -- EST events per place and quarter with the mean position, for hot-spot lists and maps.
+-- @partitioned: municipality_code, year, quarter
 select
     municipality_code,
     coalesce(area_code, '') as area_code,
@@ -6,8 +7,8 @@ select
     year,
     quarter,
     count(*)::bigint as events,
-    avg(lat) as lat,
-    avg(lon) as lon
+    round(avg(lat), 6) as lat,
+    round(avg(lon), 6) as lon
 from staging.stg_est_events
 group by all
 order by all

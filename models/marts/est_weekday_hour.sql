@@ -1,4 +1,5 @@
 -- EST events per municipality, quarter, weekday (1 = Monday, ISO) and hour: when problems occur.
+-- @partitioned: municipality_code, year, quarter
 select
     municipality_code,
     year,

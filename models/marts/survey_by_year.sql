@@ -1,6 +1,7 @@
 -- Weighted survey shares per municipality (area_code = '') and area, year and item.
 -- n = unweighted respondents answering the item; n_eff = Kish effective sample size (sum w)^2 / sum w^2;
--- the 95 % interval is the normal approximation on n_eff, clipped to [0, 1].
+-- the 95 % interval is the normal approximation on n_eff, clipped to [0, 1]. Shares are rounded to 12 decimals so
+-- that a rebuild gives identical bytes (parallel float sums differ in the last bits).
 with answers as (
     select * from intermediate.int_survey_answers
 ),
@@ -34,8 +35,8 @@ select
     item,
     n::bigint as n,
     round(n_eff, 1) as n_eff,
-    share,
-    greatest(0.0, share - 1.959964 * sqrt(share * (1 - share) / n_eff)) as ci_low,
-    least(1.0, share + 1.959964 * sqrt(share * (1 - share) / n_eff)) as ci_high
+    round(share, 12) as share,
+    round(greatest(0.0, share - 1.959964 * sqrt(share * (1 - share) / n_eff)), 12) as ci_low,
+    round(least(1.0, share + 1.959964 * sqrt(share * (1 - share) / n_eff)), 12) as ci_high
 from shares
 order by all

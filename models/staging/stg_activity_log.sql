@@ -1,4 +1,5 @@
 -- What the parties did: one row per activity occasion.
+-- @materialized: view
 with source as (
     select * from raw.activity_log
 ),

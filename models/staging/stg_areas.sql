@@ -1,4 +1,5 @@
 -- Areas (districts, DeSO, vulnerable areas) with names and centroids.
+-- @materialized: view
 with source as (
     select * from raw.areas
 ),

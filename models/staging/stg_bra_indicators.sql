@@ -1,4 +1,5 @@
 -- Brå's municipal indicators in long form, each value classified by what it measures.
+-- @materialized: view
 with source as (
     select * from raw.bra_indicators
 ),

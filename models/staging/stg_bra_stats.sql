@@ -1,4 +1,5 @@
 -- Brå's official counts of reported crime per municipality (or district), item and period.
+-- @materialized: view
 with source as (
     select * from raw.bra_stats
 ),

@@ -1,4 +1,5 @@
 -- Concern reports (orosanmälningar) as aggregates per month; counted as reports, not children.
+-- @materialized: view
 with source as (
     select * from raw.concern_reports
 ),

@@ -1,4 +1,5 @@
 -- Police event-level crime reports, one row per crime; periods by registration date (Brå's basis).
+-- @materialized: view
 with source as (
     select * from raw.crime_reports
 ),

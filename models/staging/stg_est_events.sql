@@ -1,4 +1,5 @@
 -- EST events (place-based reports); ISO week, weekday and hour for the weekly EST meeting.
+-- @materialized: view
 with source as (
     select * from raw.est_events
 ),

@@ -1,4 +1,5 @@
 -- Polisen's events feed: the newest observed version of each event (older versions stay in raw as history).
+-- @materialized: view
 -- Municipality from the location, or from the last part of the name when the location is a county
 -- (the feed changed on 2026-01-21). Not crime statistics: one event is not one reported crime.
 with source as (

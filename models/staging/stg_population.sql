@@ -1,4 +1,5 @@
 -- Population on 31 December per area, year and age band.
+-- @materialized: view
 with source as (
     select * from raw.population
 ),

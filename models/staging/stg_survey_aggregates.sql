@@ -1,4 +1,5 @@
 -- Published survey shares (percent) with confidence limits and n, per area and year.
+-- @materialized: view
 with source as (
     select * from raw.survey_aggregates
 ),

@@ -1,4 +1,5 @@
 -- Safety-survey respondents with design weights (wide: one column per item).
+-- @materialized: view
 with source as (
     select * from raw.survey_responses
 ),

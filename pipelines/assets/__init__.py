@@ -1,12 +1,13 @@
 """Assets: reference -> raw (one per feed) -> staging/intermediate/marts (one per SQL file) -> published site."""
 
-import hashlib
 import logging
+import warnings
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from pipelines.models import Model, discover, run_model
+from pipelines.models import Model, build_model, discover
+from pipelines.partitions import Deployment, keys_frame, partitions_def as make_partitions_def
 from pipelines.resources import LagesbildHome
 from sources.agreements import load_folder
 from sources.agreements.warehouse import load_plan_tables
@@ -15,12 +16,16 @@ from sources.ingest import ensure_schema, ingest_paths
 from sources.taxonomy import load_reference_tables
 from sources.db import scalar
 
+# BackfillPolicy.single_run (one run builds a whole partition range) is beta in dagster 1.13; used knowingly
+warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
+
 # Human progress lines ("what is happening") for the command line; Dagster's own log stays technical.
 progress = logging.getLogger("lagesbild")
 
 REFERENCE_KEY = dg.AssetKey(["ref", "reference"])
 PLAN_KEY = dg.AssetKey(["plan", "agreements"])
 SITE_KEY = dg.AssetKey(["published", "site"])
+SNAPSHOT_KEY = dg.AssetKey(["published", "snapshot"])
 
 
 def key_for(schema: str, table: str) -> dg.AssetKey:
@@ -86,22 +91,40 @@ def build_raw_asset(feed: str) -> dg.AssetsDefinition:
     return _raw
 
 
-def build_model_asset(model: Model) -> dg.AssetsDefinition:
+FULL_TAG = "lagesbild/full"  # run tag: rebuild partitioned models and all pages (``lagesbild refresh --full``)
+PAGES_TAG = "lagesbild/pages"  # run tag: comma-separated municipalities whose pages must be rebuilt (backfills)
+
+
+def build_model_asset(model: Model, partitions: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:
     deps = sorted({key_for(s, t) for s, t in model.refs}, key=lambda k: k.to_user_string())
+    pdef = partitions if model.partitioned else None
 
     @dg.asset(key=[model.layer, model.name], deps=deps, group_name=group_for(model), kinds={"duckdb", "sql"},
-              description=model.description or None,
-              code_version=hashlib.sha1(model.sql.encode()).hexdigest()[:12])
+              description=model.description or None, code_version=model.code_version, partitions_def=pdef,
+              backfill_policy=dg.BackfillPolicy.single_run() if pdef else None)
     def _model(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.MaterializeResult:
+        keys = None
+        if pdef is not None and (context.has_partition_key or context.has_partition_key_range):
+            keys = keys_frame(context.partition_keys)
+        full = context.run.tags.get(FULL_TAG) == "true"
         with duckdb.get_connection() as con:
-            n = run_model(con, model)
-        progress.info("Modell %s.%s: %s rader", model.layer, model.name, n)
-        return dg.MaterializeResult(metadata={"rows": n, "sql_file": str(model.path.relative_to(model.path.parents[2]))})
+            result = build_model(con, model, keys=keys, full=full)
+        if result.mode == "partitions":
+            progress.info("Modell %s: %s partitioner (kommun × kvartal) ombyggda", model.key, result.partitions)
+        elif result.mode == "up to date":
+            progress.info("Modell %s: inga nya data", model.key)
+        elif result.rows >= 0:
+            progress.info("Modell %s: %s rader", model.key, result.rows)
+        return dg.MaterializeResult(metadata={
+            "mode": result.mode, "rows": result.rows, "partitions_rebuilt": result.partitions,
+            "sql_file": str(model.path.relative_to(model.path.parents[2]))})
 
     return _model
 
 
-def all_assets() -> list:
+def all_assets(deployment: Deployment | None = None) -> list:
     from pipelines.assets.site import site, snapshot
 
-    return [reference, agreements, *[build_raw_asset(f) for f in all_feeds()], *[build_model_asset(m) for m in discover()], site, snapshot]
+    partitions = make_partitions_def(deployment or Deployment.load())
+    return [reference, agreements, *[build_raw_asset(f) for f in all_feeds()],
+            *[build_model_asset(m, partitions) for m in discover()], site, snapshot]

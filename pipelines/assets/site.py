@@ -5,6 +5,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from dashboards.policy import load_policy
@@ -28,8 +29,15 @@ class WarehouseNotReady(RuntimeError):
     pass
 
 
-def load_site_data(con) -> SiteData:
-    """Everything the pages need, read only (packs are built from a read-only connection)."""
+PER_MUNICIPALITY_MARTS = SITE_FEEDS_MARTS + ["est_places", "est_weekday_hour", "rates_by_year", "population_by_year",
+                                             "indicators_by_quarter"]
+
+
+def load_site_data(con, municipalities: set[str] | None = None) -> SiteData:
+    """Everything the pages need, read only (packs are built from a read-only connection).
+
+    ``municipalities``: load the per-municipality marts for these only (an incremental refresh); the list of
+    municipalities (for the index) is always complete."""
     existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
     missing = [m for m in SITE_MARTS if m not in existing]
     plan_existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'plan'").fetchall()}
@@ -37,8 +45,17 @@ def load_site_data(con) -> SiteData:
     if missing:
         raise WarehouseNotReady(f"Lagret saknar tabellerna {', '.join(m if '.' in m else 'marts.' + m for m in missing)}. "
                                 "Kör `lagesbild refresh` först.")
-    marts = {name: con.execute(f'SELECT * FROM marts."{name}"').df() for name in SITE_MARTS}
-    codes = sorted(set().union(*[set(marts[name]["municipality_code"]) for name in SITE_FEEDS_MARTS]))
+    codes = sorted({r[0] for name in SITE_FEEDS_MARTS
+                    for r in con.execute(f'SELECT DISTINCT municipality_code FROM marts."{name}"').fetchall()})
+    marts = {}
+    for name in SITE_MARTS:
+        if municipalities is not None and name in PER_MUNICIPALITY_MARTS:
+            con.register("_only", pd.DataFrame({"code": sorted(municipalities)}, dtype="string"))
+            marts[name] = con.execute(f'SELECT * FROM marts."{name}" WHERE municipality_code IN '
+                                      '(SELECT code FROM _only)').df()
+            con.unregister("_only")
+        else:
+            marts[name] = con.execute(f'SELECT * FROM marts."{name}"').df()
     names = {r["municipality_code"]: r["municipality_name"] for r in read_reference("municipalities")}
     return SiteData(
         marts=marts,
@@ -56,29 +73,84 @@ def load_site_data(con) -> SiteData:
         series_breaks=read_reference("series_breaks"),
         revisions=con.execute("SELECT * FROM meta.revisions").df(),
         level3_to_level2={r["level3"]: r["level2"] for r in read_reference("crime_codes")},
+        crime_coverage=con.execute("SELECT municipality_code, area_code, year, quarter, sum(crimes) AS crimes "
+                                   "FROM marts.crime_by_quarter GROUP BY ALL").df(),
     )
 
 
+def site_inputs_fingerprint(con) -> str:
+    """Changes when something that can alter every page changed: files of feeds without municipality × quarter
+    partitions (population, surveys, areas, Brå tables…), agreements, reference lists, configuration and the page
+    code. Files of partitioned feeds only alter the pages of the municipalities they touch."""
+    import hashlib
+
+    from pipelines.home import PROJECT_ROOT
+
+    h = hashlib.sha1()
+    partitioned_feeds = [r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.pending_partitions").fetchall()]
+    for row in con.execute("SELECT feed, sha256, status FROM meta.files WHERE status IN ('loaded', 'replaced') "
+                           "AND feed IS NOT NULL ORDER BY ALL").fetchall():
+        if row[0] not in partitioned_feeds:
+            h.update("|".join(map(str, row)).encode())
+    for folder, patterns in (("data/agreements", ["**/*.yaml"]), ("data/reference", ["*.csv"]),
+                             ("data/config", ["*.yaml"]), ("dashboards", ["**/*.py", "**/*.html", "**/*.css"])):
+        for pattern in patterns:
+            for f in sorted((PROJECT_ROOT / folder).glob(pattern)):
+                h.update(f.name.encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def pages_to_rebuild(con, site_dir, full: bool) -> tuple[set[str] | None, int, str]:
+    """(municipalities whose pages need rebuilding or None for all, newest pending id, inputs fingerprint)."""
+    from pipelines.publication import read_manifest
+    from sources.db import scalar
+
+    newest = int(scalar(con, "SELECT coalesce(max(id), 0) FROM meta.pending_partitions"))
+    fingerprint = site_inputs_fingerprint(con)
+    previous = read_manifest(site_dir)
+    if full or not previous or previous.get("fingerprint") != fingerprint or "pending_upto" not in previous:
+        return None, newest, fingerprint
+    changed = {r[0] for r in con.execute("SELECT DISTINCT municipality_code FROM meta.pending_partitions WHERE id > ?",
+                                         [int(previous["pending_upto"])]).fetchall()}
+    return changed, newest, fingerprint
+
+
 @dg.asset(key=["published", "site"], deps=MART_KEYS, group_name="published", kinds={"html"},
-          description="Static dashboard site (index, one lägesbild page per municipality, data quality) in <home>/site.")
+          description="Static dashboard site (index, one lägesbild page per municipality, data quality), built into a "
+                      "new version folder; published together with the snapshot.")
 def site(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
-    out_dir = home.resolve().site
+    from pipelines.assets import FULL_TAG, PAGES_TAG
+    from pipelines.publication import prepare
+
+    version = prepare(home.resolve(), context.run_id)
+    out_dir = version / "site"
     with duckdb.get_connection() as con:
-        data = load_site_data(con)
-    result = build_site(data, out_dir, load_policy())
-    progress.info("Publicerade %s sidor i %s", len(result.pages) + 1, out_dir)
+        only, newest, fingerprint = pages_to_rebuild(con, out_dir, context.run.tags.get(FULL_TAG) == "true")
+        if only is not None and context.run.tags.get(PAGES_TAG):
+            only |= set(context.run.tags[PAGES_TAG].split(","))
+        data = load_site_data(con, only)
+    result = build_site(data, out_dir, load_policy(), only=only,
+                        manifest={"run_id": context.run_id, "pending_upto": newest, "fingerprint": fingerprint})
+    rebuilt = len([p for p in result.pages if p.startswith("lagesbild-")])
+    progress.info("Byggde %s kommunsidor (%s) och översikten", rebuilt, "alla" if only is None else "med nya data")
     return dg.MaterializeResult(metadata={
-        "index": dg.MetadataValue.path(str(result.index)),
-        "pages": len(result.pages) + 1,
+        "version": dg.MetadataValue.path(str(version)),
+        "municipality_pages_rebuilt": rebuilt,
+        "mode": "all pages" if only is None else "pages of changed municipalities",
         "figures": sum(len(v) for v in result.figures.values()),
     })
 
 
-def publish_snapshot(con, target) -> int:
-    """Copy the whole warehouse to ``target`` and swap it in atomically; returns the copied table count.
+SNAPSHOT_SCHEMAS = ("marts", "intermediate", "plan", "ref", "meta")  # not raw/history: readers need the results
+
+
+def publish_snapshot(con, target, run_id: str = "") -> int:
+    """Copy the result schemas of the warehouse into a new DuckDB file ``target``; returns the table count.
 
     Readers open the snapshot read-only: they never block a refresh (it writes another file) and never see half of
-    one (the file is replaced whole, after the marts and pages are built; an open reader keeps the old file).
+    one (the file is written before it is published, see pipelines/publication.py). ``meta.publication`` names
+    the refresh it came from (the same id as the pages' publicering.json).
     """
     import os
     from pathlib import Path
@@ -87,28 +159,44 @@ def publish_snapshot(con, target) -> int:
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    for leftover in target.parent.glob(f".{target.name}.*.tmp*"):
-        leftover.unlink()
-    source = con.execute("SELECT current_database()").fetchall()[0][0]
-    quoted = str(tmp).replace("'", "''")
+    for p in (target, target.with_name(target.name + ".wal")):
+        if p.exists():
+            p.unlink()
+    quoted = str(target).replace("'", "''")
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                         f"AND schema_name IN {SNAPSHOT_SCHEMAS} ORDER BY ALL").fetchall()
     run(con, f"ATTACH '{quoted}' AS lagesbild_snapshot")
     try:
-        run(con, f'COPY FROM DATABASE "{source}" TO lagesbild_snapshot')
-        tables = con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lagesbild_snapshot'").fetchall()[0][0]
+        run(con, "BEGIN")
+        for schema in SNAPSHOT_SCHEMAS:
+            run(con, f'CREATE SCHEMA IF NOT EXISTS lagesbild_snapshot."{schema}"')
+        for schema, table in tables:
+            run(con, f'CREATE TABLE lagesbild_snapshot."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+        run(con, "CREATE TABLE lagesbild_snapshot.meta.publication AS "
+                 "SELECT ?::VARCHAR AS run_id, now()::TIMESTAMP AS published_at", [run_id])
+        run(con, "COMMIT")
+    except Exception:
+        run(con, "ROLLBACK")
+        raise
     finally:
         run(con, "DETACH lagesbild_snapshot")
-    with open(tmp, "rb") as fh:
+    with open(target, "rb") as fh:
         os.fsync(fh.fileno())
-    os.replace(tmp, target)
-    return int(tables)
+    return len(tables) + 1
 
 
 @dg.asset(key=["published", "snapshot"], deps=[dg.AssetKey(["published", "site"])], group_name="published",
-          kinds={"duckdb"}, description="Read-only copy of the warehouse for readers, swapped in whole after a refresh.")
+          kinds={"duckdb"}, description="Read-only copy of the marts for readers, written beside the new pages; then "
+                                        "both are published with one atomic switch.")
 def snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
-    target = home.resolve().snapshot
+    from pipelines.publication import swap, versions_dir
+
+    h = home.resolve()
+    version = versions_dir(h) / context.run_id
+    if not (version / "site" / "index.html").exists():
+        raise RuntimeError("Sidorna för den här uppdateringen saknas; kör `lagesbild refresh` igen.")
     with duckdb.get_connection() as con:
-        tables = publish_snapshot(con, target)
-    progress.info("Ögonblicksbild för läsare: %s", target)
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(target)), "tables": tables})
+        tables = publish_snapshot(con, version / "warehouse.duckdb", run_id=context.run_id)
+    swap(h, version)
+    progress.info("Publicerat: sidorna och ögonblicksbilden för läsare (%s)", h.snapshot)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(h.snapshot)), "tables": tables})

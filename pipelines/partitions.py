@@ -1,0 +1,107 @@
+"""Partitions: municipality (static, from reference data or the deployment's list) × quarter (time).
+
+Dagster keys look like ``0486|2026-07-01`` (municipality|first day of the quarter); people write ``2026-Q3``
+(:func:`quarter_key` and :func:`quarter_label` translate). The partitioned assets are the models marked
+``-- @partitioned`` in models/ (event-level marts and intermediates); everything else is small and rebuilt whole.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import yaml
+
+from pipelines.home import PROJECT_ROOT, Home
+from sources.taxonomy import read_reference
+
+DEFAULT_CONFIG = PROJECT_ROOT / "data" / "config" / "deployment.yaml"
+QUARTER_CRON = "0 0 1 1,4,7,10 *"
+_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
+
+
+class PartitionError(ValueError):
+    """A partition or range written by a person that does not exist; the message says what does."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    municipalities: tuple[str, ...]
+    first_quarter: str
+
+    @classmethod
+    def load(cls, home: Home | None = None) -> "Deployment":
+        path = DEFAULT_CONFIG
+        if home is not None and home.root is not None and (home.root / "deployment.yaml").exists():
+            path = home.root / "deployment.yaml"
+        doc = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        known = [r["municipality_code"] for r in read_reference("municipalities")]
+        wanted = doc.get("municipalities", "all")
+        if wanted == "all":
+            codes = known
+        else:
+            codes = [str(c).zfill(4) for c in wanted]
+            unknown = sorted(set(codes) - set(known))
+            if unknown:
+                raise PartitionError(f"{path}: okända kommunkoder {', '.join(unknown)}.")
+        first = str(doc.get("first_quarter", "2016-Q1"))
+        quarter_start(first)  # validates
+        return cls(tuple(sorted(codes)), first)
+
+
+def quarter_start(label: str) -> date:
+    m = _QUARTER.match(label.strip())
+    if not m:
+        raise PartitionError(f"\"{label}\" är inte ett kvartal. Skriv till exempel 2026-Q3.")
+    return date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
+
+
+def quarter_key(label: str) -> str:
+    return quarter_start(label).isoformat()
+
+
+def quarter_label(key: str) -> str:
+    d = date.fromisoformat(key)
+    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+
+
+def partitions_def(deployment: Deployment) -> dg.MultiPartitionsDefinition:
+    return dg.MultiPartitionsDefinition({
+        "municipality": dg.StaticPartitionsDefinition(list(deployment.municipalities)),
+        "quarter": dg.TimeWindowPartitionsDefinition(
+            cron_schedule=QUARTER_CRON, fmt="%Y-%m-%d", start=quarter_key(deployment.first_quarter),
+            timezone="Europe/Stockholm", end_offset=1),  # the running quarter has a partition too
+    })
+
+
+def keys_frame(keys: list[str]) -> pd.DataFrame:
+    """Dagster partition keys -> rows of (municipality_code, year, quarter) for the SQL runner."""
+    rows = []
+    for k in keys:
+        municipality, quarter = str(k).split("|")  # dimensions sorted by name: municipality, quarter
+        d = date.fromisoformat(quarter)
+        rows.append((municipality, d.year, (d.month - 1) // 3 + 1))
+    return pd.DataFrame(rows, columns=["municipality_code", "year", "quarter"])
+
+
+def key_for(municipality: str, quarter: str) -> str:
+    """The Dagster key string (dimension names sorted: municipality, then quarter)."""
+    return f"{municipality}|{quarter_key(quarter)}"
+
+
+def backfill_ranges(deployment: Deployment, municipalities: list[str] | None, first: str, last: str
+                    ) -> list[tuple[str, str]]:
+    """Contiguous key ranges (start, end) for a backfill: one per municipality over the quarters first..last."""
+    codes = [c.zfill(4) for c in municipalities] if municipalities else list(deployment.municipalities)
+    unknown = sorted(set(codes) - set(deployment.municipalities))
+    if unknown:
+        raise PartitionError(f"Kommunerna {', '.join(unknown)} finns inte i den här installationens partitioner.")
+    if quarter_start(first) > quarter_start(last):
+        raise PartitionError(f"{first} ligger efter {last}. Ange det tidigaste kvartalet först.")
+    if quarter_start(first) < quarter_start(deployment.first_quarter):
+        raise PartitionError(f"{first} ligger före det första partitionerade kvartalet ({deployment.first_quarter}). "
+                             "Kör `lagesbild refresh --full` för äldre data.")
+    return [(key_for(c, first), key_for(c, last)) for c in codes]

@@ -1,0 +1,60 @@
+"""Large files are read in chunks: the result must be exactly what reading the file whole gives."""
+from pathlib import Path
+
+import duckdb
+import pytest
+
+import sources.readers as readers
+from sources.ingest import ensure_schema, ingest_file
+
+HEADER = "Diarienummer;Brottsnummer;Brottskod;Inskrivningsdatum;Brottsdatum från;Kommunkod;Områdeskod;Antal brott\n"
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text(HEADER + "".join(lines), encoding="utf-8-sig")
+    return path
+
+
+def _rows(i: int, code: str = "0486", date: str = "2026-02-03") -> str:
+    return f"5000-K{i:08d};1;9301;{date};{date};{code};0486-01;1\n"
+
+
+def _load(tmp_path: Path, path: Path, monkeypatch, chunked: bool):
+    if chunked:
+        monkeypatch.setattr(readers, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(readers, "CHUNK_ROWS", 7)
+    con = duckdb.connect(str(tmp_path / f"w{int(chunked)}.duckdb"))
+    ensure_schema(con)
+    result = ingest_file(con, path, feed="crime_reports")
+    monkeypatch.undo()
+    return con, result
+
+
+def test_chunked_reading_gives_the_same_rows_quarantine_and_partitions(tmp_path, monkeypatch):
+    lines = [_rows(i, date=f"2026-0{1 + i % 6}-0{1 + i % 9}") for i in range(40)]
+    lines[12] = "5000-K00000012;1;9301;inte ett datum;2026-01-01;0486;0486-01;1\n"   # bad date
+    lines[25] = _rows(3, date="2026-04-04")                                        # same key as row 3 (other chunk)
+    lines[30] = "\n"                                                                # blank line
+    path = _write(tmp_path / "brott.csv", lines)
+    whole_con, whole = _load(tmp_path, path, monkeypatch, chunked=False)
+    chunk_con, chunked = _load(tmp_path, path, monkeypatch, chunked=True)
+    assert (chunked.rows_read, chunked.rows_loaded, chunked.rows_quarantined) == \
+           (whole.rows_read, whole.rows_loaded, whole.rows_quarantined) == (39, 37, 2)
+    q = "SELECT report_id, crime_seq, registered_date, _row FROM raw.crime_reports ORDER BY _row"
+    assert chunk_con.execute(q).fetchall() == whole_con.execute(q).fetchall()
+    q = "SELECT row_number, column_name, raw_value, reason FROM meta.quarantine ORDER BY row_number"
+    assert chunk_con.execute(q).fetchall() == whole_con.execute(q).fetchall()
+    assert any("dubblett" in r[3] and "rad 5" in r[3] for r in chunk_con.execute(q).fetchall())
+    q = "SELECT municipality_code, year, quarter FROM meta.pending_partitions ORDER BY ALL"
+    assert chunk_con.execute(q).fetchall() == whole_con.execute(q).fetchall() == [("0486", 2026, 1), ("0486", 2026, 2)]
+
+
+def test_a_broken_row_far_down_a_large_file_rejects_all_of_it(tmp_path, monkeypatch):
+    lines = [_rows(i) for i in range(30)]
+    lines[27] = "5000-K00000027;1;9301;2026-01-01;2026-01-01;0486;0486-01;1;extra;fält\n"
+    path = _write(tmp_path / "brott.csv", lines)
+    con, result = _load(tmp_path, path, monkeypatch, chunked=True)
+    assert result.status == "rejected"
+    assert "rad 29" in result.message and "10 fält" in result.message
+    assert con.execute("SELECT count(*) FROM raw.crime_reports").fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM meta.pending_partitions").fetchall() == [(0,)]

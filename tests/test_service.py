@@ -1,0 +1,200 @@
+"""Running it like a service: municipality × quarter partitions, incremental refreshes, backfills, batched quality
+checks, the multiprocess executor and the national benchmark at a reduced scale (issue #7)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines.home import Home
+from tests.conftest import REPO, run_cli
+from tests.test_ingest import crime_csv
+
+CLI = [sys.executable, "-m", "pipelines.cli"]
+
+
+@pytest.fixture(scope="module")
+def base_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("svc") / "home"
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "refresh") == 0
+    return home
+
+
+@pytest.fixture
+def home(base_home, tmp_path) -> Path:
+    """A private copy of the refreshed sample home (relative links to the published version are kept)."""
+    target = tmp_path / "home"
+    shutil.copytree(base_home, target, symlinks=True)
+    return target
+
+
+def _q(home: Path, sql: str, params=None):
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _partition_sum(home: Path, year: int, quarter: int, code: str = "0486"):
+    return _q(home, "SELECT sum(crimes) FROM marts.crime_by_quarter WHERE municipality_code = ? AND year = ? "
+                    "AND quarter = ?", [code, year, quarter])[0][0]
+
+
+def _tamper(home: Path, year: int, quarter: int) -> None:
+    _q(home, "UPDATE marts.crime_by_quarter SET crimes = crimes + 1000 WHERE municipality_code = '0486' "
+             "AND year = ? AND quarter = ?", [year, quarter])
+
+
+def test_partitions_are_municipality_by_quarter_from_reference_data_or_the_deployment(tmp_path):
+    from pipelines.partitions import Deployment, PartitionError, partitions_def, quarter_label
+
+    keys = partitions_def(Deployment.load()).get_partition_keys()
+    municipalities = {k.split("|")[0] for k in keys}
+    assert len(municipalities) == 290 and "0486" in municipalities
+    assert keys[0] == "0114|2016-01-01" and quarter_label("2026-07-01") == "2026-Q3"
+    (tmp_path / "deployment.yaml").write_text("municipalities: ['0486', 484]\nfirst_quarter: 2024-Q1\n")
+    county = Deployment.load(Home(tmp_path))
+    assert county.municipalities == ("0484", "0486")
+    assert len(partitions_def(county).get_partition_keys()) % 2 == 0
+    (tmp_path / "deployment.yaml").write_text("municipalities: ['9999']\n")
+    with pytest.raises(PartitionError, match="okända kommunkoder 9999"):
+        Deployment.load(Home(tmp_path))
+
+
+def test_materializing_one_partition_rebuilds_that_partition_only(home):
+    from pipelines.definitions import build_definitions
+
+    truth = _partition_sum(home, 2025, 2)
+    _tamper(home, 2025, 2)
+    _tamper(home, 2025, 3)
+    other = _partition_sum(home, 2025, 3)
+    defs = build_definitions(Home(home))
+    asset = defs.resolve_assets_def(dg.AssetKey(["marts", "crime_by_quarter"]))
+    result = dg.materialize([asset], partition_key="0486|2025-04-01",
+                            instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    mat = result.asset_materializations_for_node(result.all_node_events[0].node_name)[0]
+    assert mat.partition == "0486|2025-04-01" and mat.metadata["mode"].value == "partitions"
+    assert _partition_sum(home, 2025, 2) == truth          # rebuilt from raw
+    assert _partition_sum(home, 2025, 3) == other          # not touched
+
+
+def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_page(home):
+    site = home / "site"
+    page_before = os.stat(site / "lagesbild-0486.html").st_ino
+    _tamper(home, 2025, 3)  # a partition the new file does not touch must stay as it is
+    tampered = _partition_sum(home, 2025, 3)
+    rows = [f"5000-K{j:03d}-26;1;9301;2026-02-0{1 + j};2026-02-01;0484;;1" for j in range(4)]
+    crime_csv(home / "incoming" / "crime_reports", rows=rows, name="brott_0484_2026.csv")
+    out = subprocess.run(CLI + ["--home", str(home), "refresh"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Modell marts.crime_by_quarter: 1 partitioner" in out.stdout
+    assert "Modell marts.est_by_quarter: inga nya data" in out.stdout
+    assert _partition_sum(home, 2025, 3) == tampered
+    assert _partition_sum(home, 2026, 1, "0484") == 4
+    manifest = json.loads((site / "publicering.json").read_text(encoding="utf-8"))
+    assert manifest["totals"]["0484"]["crime_by_quarter"] == 4
+    assert os.stat(site / "lagesbild-0486.html").st_ino == page_before  # kept (hard link), not rebuilt
+    assert (site / "lagesbild-0484.html").exists()
+    # `refresh --full` rebuilds everything from raw, which also repairs the tampered partition
+    assert run_cli("--home", str(home), "refresh", "--full") == 0
+    assert _partition_sum(home, 2025, 3) == tampered - 1000 * len(
+        _q(home, "SELECT 1 FROM marts.crime_by_quarter WHERE municipality_code = '0486' AND year = 2025 AND quarter = 3"))
+
+
+def test_backfill_a_range_from_the_cli(home, capsys):
+    truth = {q: _partition_sum(home, 2025, q) for q in (1, 2, 3, 4)}
+    for q in (2, 3, 4):
+        _tamper(home, 2025, q)
+    assert run_cli("--home", str(home), "backfill", "--municipality", "0486", "--from", "2025-Q2", "--to", "2025-Q3") == 0
+    assert _partition_sum(home, 2025, 2) == truth[2] and _partition_sum(home, 2025, 3) == truth[3]
+    assert _partition_sum(home, 2025, 4) != truth[4]  # outside the range
+    assert run_cli("--home", str(home), "backfill", "--from", "2025-Q4", "--to", "2025-Q1") == 2
+    assert "2025-Q4 ligger efter 2025-Q1" in capsys.readouterr().err
+    assert run_cli("--home", str(home), "backfill", "--from", "2025-Q5", "--to", "2025-Q1") == 2
+    assert "är inte ett kvartal" in capsys.readouterr().err
+
+
+def test_quality_checks_in_batches_give_the_same_results_and_only_new_files_are_validated(home, monkeypatch):
+    import pipelines.checks as checks
+    from pipelines.checks.suites import load_suite
+
+    from sources.ingest import ingest_file
+
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    try:
+        unknown_area = ["5000-K9-26;1;9301;2026-02-01;2026-02-01;0484;0484-99;1"]  # fails a warning check
+        ingest_file(con, crime_csv(home, rows=unknown_area, name="okant_omrade.csv"), feed="crime_reports")
+        suite = load_suite("crime_reports")
+        whole = [(o.expectation, o.column, o.success, o.unexpected_count, o.element_count)
+                 for o in checks.evaluate(con, suite, "warn")]
+        batches = con.execute("SELECT count(DISTINCT batch) FROM meta.check_batches WHERE feed = 'crime_reports' "
+                              "AND severity = 'warn'").fetchall()[0][0]
+        con.execute("DELETE FROM meta.check_batches")
+        monkeypatch.setattr(checks, "BATCH_ROWS", 50)  # one file per batch
+        small = [(o.expectation, o.column, o.success, o.unexpected_count, o.element_count)
+                 for o in checks.evaluate(con, suite, "warn")]
+        assert small == whole and any(not s for _, _, s, _, _ in whole)  # includes a failing (warning) check
+        n_files = con.execute("SELECT count(DISTINCT source_sha256) FROM staging.stg_crime_reports").fetchall()[0][0]
+        assert con.execute("SELECT count(DISTINCT batch) FROM meta.check_batches WHERE feed = 'crime_reports' "
+                           "AND severity = 'warn'").fetchall()[0][0] == n_files > batches
+        # nothing new: nothing is validated again
+        monkeypatch.setattr(checks, "run_suite", lambda *a, **k: pytest.fail("validated again"))
+        checks.evaluate(con, suite, "warn")
+    finally:
+        con.close()
+
+
+def test_a_duplicate_across_files_fails_the_blocking_uniqueness_check_naming_the_key(home):
+    rows = ["5000-K1-26;1;9301;2026-02-01;2026-02-01;0484;;1"]
+    crime_csv(home / "incoming" / "crime_reports", rows=rows, name="a.csv")
+    crime_csv(home / "incoming" / "crime_reports", rows=rows + ["5000-K2-26;1;9301;2026-03-01;2026-03-01;0484;;1"],
+              name="b.csv")  # another scope (adds 2026-03) but the same report 5000-K1-26 again (2026-02 replaced)
+    rows2 = ["5000-K1-26;1;9301;2026-04-01;2026-04-01;0480;;1"]  # same key, other municipality: a real duplicate
+    crime_csv(home / "incoming" / "crime_reports", rows=rows2, name="c.csv")
+    out = subprocess.run(CLI + ["--home", str(home), "refresh"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 1 and "crime_reports_blocking" in out.stdout
+    detail = _q(home, "SELECT detail, rows FROM meta.check_results WHERE feed = 'crime_reports' "
+                      "AND expectation = 'expect_compound_columns_to_be_unique'")[0]
+    assert "2 av" in detail[0] and "5000-K1-26 | 1" in detail[1]
+
+
+def test_a_partition_runs_under_the_multiprocess_executor_one_step_per_process(home, tmp_path):
+    """Step isolation (what a Kubernetes or Celery executor needs): each step in its own process, state only in
+    the warehouse. Run by the `dagster` command line like a deployment would."""
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    truth = _partition_sum(home, 2025, 2)
+    _tamper(home, 2025, 2)
+    env = {**os.environ, "LAGESBILD_HOME": str(home), "LAGESBILD_EXECUTOR": "multiprocess",
+           "DAGSTER_HOME": str(dagster_home), "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([str(Path(sys.executable).parent / "dagster"), "asset", "materialize", "-m",
+                          "pipelines.definitions", "--select", "ref/reference,marts/crime_by_quarter",
+                          "--partition", "0486|2025-04-01"], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=600)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-3000:]
+    assert "multiprocess executor" in log and log.count("Launching subprocess") == 2
+    assert _partition_sum(home, 2025, 2) == truth
+
+
+def test_bench_runs_at_a_reduced_scale(tmp_path):
+    """The smoke test of `lagesbild bench`: full refresh, the plain DuckDB floor, an incremental refresh."""
+    out = subprocess.run(CLI + ["bench", "--scale", "0.0005", "--municipalities", "6", "--years", "2",
+                                "--dir", str(tmp_path / "bench")], cwd=REPO, capture_output=True, text=True,
+                         timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = out.stdout
+    assert "marts agree with the floor: yes" in text
+    assert "ratio full refresh / floor:" in text and "peak RSS" in text
+    assert "incremental refresh (municipality" in text
+    assert "Modell marts.crime_by_quarter: 1 partitioner" in text
