@@ -284,7 +284,7 @@ def bench_refresh(scale: float, municipalities: int, years: int, workdir: Path |
             ratio = full_wall / floor_wall
             print(f"floor (plain DuckDB SQL, same files, same partitioned marts): {floor_wall:,.1f} s wall, "
                   f"peak RSS {floor_rss:,.0f} MB")
-            diffs = compare(home / "published" / "warehouse.duckdb", workdir / "floor.duckdb")
+            diffs = compare(home / "warehouse.duckdb", workdir / "floor.duckdb")
             print("marts agree with the floor: " + ("yes" if not diffs else "NO\n  " + "\n  ".join(diffs)))
             print(f"ratio full refresh / floor: {ratio:.2f} (target <= 1.5)")
 

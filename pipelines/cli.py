@@ -211,12 +211,19 @@ def _run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_s
                     timings: bool = False) -> int:
     import dagster as dg
 
+    from pipelines.changes import remember_code
     from pipelines.definitions import build_definitions
 
     home.ensure()
-    defs = build_definitions(home)
-    job = defs.resolve_job_def(job_name)
     t0 = time.perf_counter()
+    changed = None
+    if job_name == "refresh" and not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
+        changed = _changed_feeds(home)
+    defs = build_definitions(home, changed_feeds=changed)
+    if changed is not None:
+        job_name = "refresh_changed"
+        log.info("Nya eller ändrade filer i: %s", ", ".join(changed) or "inga flöden (sidorna uppdateras)")
+    job = defs.resolve_job_def(job_name)
     with dg.DagsterInstance.ephemeral() as instance:
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, tags=tags or None,
@@ -239,9 +246,26 @@ def _run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_s
                 log.error("FEL i steget %s: %s", ev.step_key, _error_line(err))
         log.error("Uppdateringen avbröts efter %.1f s. Publicerade sidor är oförändrade.", time.perf_counter() - t0)
         return 1
+    if job_name in ("refresh", "refresh_changed"):
+        con = _connect(home)
+        try:
+            remember_code(con)  # what this complete refresh was built with (pipelines/changes.py)
+        finally:
+            con.close()
     if not quiet_success:
         log.info("Klart på %.1f s. Öppna %s", time.perf_counter() - t0, home.site / "index.html")
     return 0
+
+
+def _changed_feeds(home: Home) -> list[str] | None:
+    from pipelines.changes import changed_feeds
+    from sources.contract import all_feeds
+
+    con = _connect(home)
+    try:
+        return changed_feeds(con, home, all_feeds())
+    finally:
+        con.close()
 
 
 def _error_line(err) -> str:

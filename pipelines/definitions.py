@@ -12,7 +12,7 @@ import os
 
 import dagster as dg
 
-from pipelines.assets import FULL_TAG, SITE_KEY, SNAPSHOT_KEY, all_assets
+from pipelines.assets import FULL_TAG, PLAN_KEY, REFERENCE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
 from pipelines.checks import all_checks
 from pipelines.home import Home
 from pipelines.models import discover
@@ -35,7 +35,9 @@ def executor() -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
-def build_definitions(home: Home | None = None) -> dg.Definitions:
+def build_definitions(home: Home | None = None, changed_feeds: list[str] | None = None) -> dg.Definitions:
+    """``changed_feeds``: also define ``refresh_changed``, the refresh of only what files of these feeds affect
+    (reference data, agreements, their raw assets and everything downstream, the site and the snapshot)."""
     home = home or Home.resolve()
     refresh = dg.define_asset_job(
         "refresh", selection=dg.AssetSelection.all(),
@@ -48,10 +50,16 @@ def build_definitions(home: Home | None = None) -> dg.Definitions:
     publish = dg.define_asset_job("publish", selection=dg.AssetSelection.assets(SITE_KEY, SNAPSHOT_KEY),
                                   tags={FULL_TAG: "true"},
                                   description="Rebuild the published pages from the current marts.")
+    jobs = [refresh, partitions, publish]
+    if changed_feeds is not None:
+        changed = dg.AssetSelection.assets(*[dg.AssetKey(["raw", f]) for f in changed_feeds]).downstream()
+        jobs.append(dg.define_asset_job(
+            "refresh_changed", selection=dg.AssetSelection.assets(REFERENCE_KEY, PLAN_KEY, SITE_KEY, SNAPSHOT_KEY) | changed,
+            description="The refresh of what new files affect (lagesbild refresh picks it when it can tell)."))
     return dg.Definitions(
         assets=all_assets(Deployment.load(home)),
         asset_checks=all_checks(),
-        jobs=[refresh, partitions, publish],
+        jobs=jobs,
         sensors=[incoming_files],
         schedules=[quarterly_refresh],
         resources=build_resources(home),

@@ -134,6 +134,10 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool
                        [schema, name]))
 
 
+def _literal(v) -> str:
+    return str(int(v)) if not isinstance(v, str) else "'" + v.replace("'", "''") + "'"
+
+
 def _rebuild_partitions(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.DataFrame) -> int:
     """Delete and re-insert the rows of the given (municipality_code, year, quarter) partitions."""
     target = f'"{model.layer}"."{model.name}"'
@@ -145,8 +149,12 @@ def _rebuild_partitions(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.D
     try:
         on = " AND ".join(f"t.{c} = k.{c}" for c in PARTITION_COLUMNS)
         run(con, f"DELETE FROM {target} AS t USING _partition_keys AS k WHERE {on}")
-        # the join on the SELECT's grouping columns lets DuckDB filter the raw scan (join filter pushdown)
-        run(con, f"INSERT INTO {target} SELECT t.* FROM ({_select(model)}) AS t SEMI JOIN _partition_keys AS k ON {on}")
+        # literal pre-filters on the grouping columns are pushed below the aggregation to the raw scan, so only the
+        # partitions' rows are aggregated; the semi join then keeps exactly the partitions asked for
+        prefilter = " AND ".join(
+            f"t.{c} IN ({', '.join(_literal(v) for v in sorted(keys[c].unique()))})" for c in PARTITION_COLUMNS)
+        run(con, f"INSERT INTO {target} SELECT t.* FROM ({_select(model)}) AS t SEMI JOIN _partition_keys AS k "
+                 f"ON {on} WHERE {prefilter}")
         n = scalar(con, f"SELECT count(*) FROM {target} AS t SEMI JOIN _partition_keys AS k ON {on}")
     finally:
         con.unregister("_partition_keys")

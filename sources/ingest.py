@@ -80,6 +80,8 @@ META_DDL = [
         profile VARCHAR, format VARCHAR, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
         rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
         masked_values BIGINT NOT NULL, message VARCHAR, info VARCHAR, PRIMARY KEY (sha256, path))""",
+    """CREATE TABLE IF NOT EXISTS meta.file_stats (
+        path VARCHAR PRIMARY KEY, size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, sha256 VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS meta.pending_partitions (
         id BIGINT NOT NULL, feed VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, municipality_code VARCHAR NOT NULL,
         year INTEGER NOT NULL, quarter INTEGER NOT NULL, recorded_at TIMESTAMP NOT NULL)""",
@@ -231,10 +233,23 @@ def _record_rejection(con, path: Path, sha: str, feed: str | None, exc: FileReje
     return IngestResult(path=str(path), sha256=sha, feed=feed, profile=None, status="rejected", message=str(exc))
 
 
+def _cached_sha256(con, path: Path) -> str:
+    """The file's sha256; not read again while its path, size and modification time are unchanged (a refresh
+    of a folder of large, already loaded exports then costs a stat per file, not a read)."""
+    st = path.stat()
+    hit = con.execute("SELECT sha256 FROM meta.file_stats WHERE path = ? AND size = ? AND mtime_ns = ?",
+                      [str(path), st.st_size, st.st_mtime_ns]).fetchall()
+    if hit:
+        return hit[0][0]
+    sha = sha256_of(path)
+    run(con, "INSERT OR REPLACE INTO meta.file_stats VALUES (?, ?, ?, ?)", [str(path), st.st_size, st.st_mtime_ns, sha])
+    return sha
+
+
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = None,
                 profile: str | None = None) -> IngestResult:
     path = Path(path).resolve()
-    sha = sha256_of(path)
+    sha = _cached_sha256(con, path)
     prior = con.execute("SELECT path, status, feed FROM meta.files WHERE sha256 = ? AND status <> 'rejected'",
                         [sha]).fetchall()
     if prior:

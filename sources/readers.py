@@ -190,12 +190,7 @@ def _read_csv(path: Path, text: str, encoding: str, header_matcher: HeaderMatche
                             na_filter=False, skip_blank_lines=False, engine="c", quotechar='"',
                             names=range(len(headers)), index_col=False)
     except pd.errors.ParserError as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        row = header_line + int(m.group(2)) if m else None
-        what = (f"raden har {m.group(3)} fält men rubrikraden har {len(headers)}." if m
-                else "raderna har olika antal fält.")
-        raise FileRejected(path, what, f"Kontrollera att filen är avgränsad med {DELIMITER_NAMES[delimiter]} och att "
-                           "textfält som innehåller avgränsaren står inom citattecken.", row=row) from exc
+        raise _field_count_rejection(path, exc, header_line, len(headers), delimiter) from exc
     frame.columns = headers
     row_numbers = pd.Series(range(header_line + 1, header_line + 1 + len(frame)), index=frame.index, dtype="int64")
     blank = (frame == "").all(axis=1)
@@ -205,6 +200,16 @@ def _read_csv(path: Path, text: str, encoding: str, header_matcher: HeaderMatche
                            "Kontrollera att exporten gjordes för rätt period och inte blev tom.", row=header_line)
     return RawTable(frame=frame.reset_index(drop=True), row_numbers=row_numbers.reset_index(drop=True),
                     format="csv", info={"encoding": encoding, "delimiter": delimiter, "header_row": header_line})
+
+
+def _field_count_rejection(path: Path, exc: Exception, header_line: int, n_headers: int, delimiter: str
+                           ) -> FileRejected:
+    """pandas' "Expected N fields in line L" as a coordinator's message naming the file row."""
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    row = header_line + int(m.group(2)) if m else None
+    what = f"raden har {m.group(3)} fält men rubrikraden har {n_headers}." if m else "raderna har olika antal fält."
+    return FileRejected(path, what, f"Kontrollera att filen är avgränsad med {DELIMITER_NAMES[delimiter]} och att "
+                        "textfält som innehåller avgränsaren står inom citattecken.", row=row)
 
 
 def _cell_text(v) -> str:
@@ -413,12 +418,7 @@ def iter_file(path: Path, header_matcher: HeaderMatcher | None = None, chunk_row
                 yield RawTable(frame=frame.reset_index(drop=True), row_numbers=row_numbers.reset_index(drop=True),
                                format="csv", info=info)
         except pd.errors.ParserError as exc:
-            m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-            row = header_line + int(m.group(2)) if m else None
-            what = (f"raden har {m.group(3)} fält men rubrikraden har {len(headers)}." if m
-                    else "raderna har olika antal fält.")
-            raise FileRejected(path, what, f"Kontrollera att filen är avgränsad med {DELIMITER_NAMES[delimiter]} och "
-                               "att textfält som innehåller avgränsaren står inom citattecken.", row=row) from exc
+            raise _field_count_rejection(path, exc, header_line, len(headers), delimiter) from exc
         if not produced:
             raise FileRejected(path, "filen innehåller bara rubriker, inga datarader.",
                                "Kontrollera att exporten gjordes för rätt period och inte blev tom.", row=header_line)

@@ -58,3 +58,21 @@ def test_a_broken_row_far_down_a_large_file_rejects_all_of_it(tmp_path, monkeypa
     assert "rad 29" in result.message and "10 fält" in result.message
     assert con.execute("SELECT count(*) FROM raw.crime_reports").fetchall() == [(0,)]
     assert con.execute("SELECT count(*) FROM meta.pending_partitions").fetchall() == [(0,)]
+
+
+def test_unchanged_files_are_not_hashed_again_but_changed_ones_are(tmp_path, monkeypatch):
+    import sources.ingest as ingest
+
+    path = _write(tmp_path / "brott.csv", [_rows(i) for i in range(5)])
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    assert ingest_file(con, path, feed="crime_reports").status == "loaded"
+    hashed = []
+    real = ingest.sha256_of
+    monkeypatch.setattr(ingest, "sha256_of", lambda p: hashed.append(p) or real(p))
+    assert ingest_file(con, path, feed="crime_reports").status == "already_loaded"
+    assert hashed == []                                   # same path, size and mtime: no read
+    _write(path, [_rows(i) for i in range(6)])            # corrected export, same name
+    result = ingest_file(con, path, feed="crime_reports")
+    assert hashed and result.status == "loaded" and result.rows_loaded == 6
+    assert con.execute("SELECT count(*) FROM raw.crime_reports").fetchall() == [(6,)]

@@ -90,6 +90,7 @@ def test_materializing_one_partition_rebuilds_that_partition_only(home):
 
 def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_page(home):
     site = home / "site"
+    assert run_cli("--home", str(home), "refresh") == 0  # the copied home's files are now known by their new paths
     page_before = os.stat(site / "lagesbild-0486.html").st_ino
     _tamper(home, 2025, 3)  # a partition the new file does not touch must stay as it is
     tampered = _partition_sum(home, 2025, 3)
@@ -97,8 +98,9 @@ def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_pa
     crime_csv(home / "incoming" / "crime_reports", rows=rows, name="brott_0484_2026.csv")
     out = subprocess.run(CLI + ["--home", str(home), "refresh"], cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "Modell marts.crime_by_quarter: 1 partitioner" in out.stdout
-    assert "Modell marts.est_by_quarter: inga nya data" in out.stdout
+    assert "Nya eller ändrade filer i: crime_reports\n" in out.stdout  # only what crime files affect runs …
+    assert "Modell marts.crime_by_quarter: 1 partitioner" in out.stdout  # … and of that, one partition
+    assert "est_by_quarter" not in out.stdout and "Modell marts.rates_by_year" in out.stdout
     assert _partition_sum(home, 2025, 3) == tampered
     assert _partition_sum(home, 2026, 1, "0484") == 4
     manifest = json.loads((site / "publicering.json").read_text(encoding="utf-8"))

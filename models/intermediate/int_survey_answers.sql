@@ -1,4 +1,5 @@
 -- Survey answers in long form: one row per respondent and answered item (no answer = not counted).
+-- @materialized: view
 with responses as (
     select * from staging.stg_survey_responses
 ),

@@ -142,7 +142,7 @@ def site(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: Lagesb
     })
 
 
-SNAPSHOT_SCHEMAS = ("marts", "intermediate", "plan", "ref", "meta")  # not raw/history: readers need the results
+SNAPSHOT_SCHEMAS = ("marts", "plan", "ref", "meta")  # the results readers need; not raw, history or intermediates
 
 
 def publish_snapshot(con, target, run_id: str = "") -> int:

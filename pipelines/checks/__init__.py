@@ -82,10 +82,12 @@ def _table_level(con, suite: Suite, specs: list[dict]) -> list[Outcome]:
             cols = spec.get("column_list") or [spec["column"]]
             key = ", ".join(f'"{c}"' for c in cols)
             notnull = " AND ".join(f'"{c}" IS NOT NULL' for c in cols)
-            dups = con.execute(f"SELECT {key}, count(*) AS n FROM {target} WHERE {notnull} GROUP BY ALL "
-                               f"HAVING count(*) > 1 ORDER BY n DESC, {key} LIMIT ?", [MAX_EXAMPLES]).fetchall()
-            n_dup = int(con.execute(f"SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM {target} "
-                                    f"WHERE {notnull} GROUP BY {key} HAVING count(*) > 1)").fetchall()[0][0])
+            # one pass over the table: the duplicated keys (few) are kept, then counted and listed
+            groups = con.execute(f"SELECT {key}, count(*) AS n FROM {target} WHERE {notnull} GROUP BY ALL "
+                                 "HAVING count(*) > 1").fetchall()
+            groups.sort(key=lambda g: (-g[-1], [str(v) for v in g[:-1]]))
+            dups = groups[:MAX_EXAMPLES]
+            n_dup = sum(int(g[-1]) for g in groups)
             elements = int(con.execute(f"SELECT count(*) FROM {target} WHERE {notnull}").fetchall()[0][0])
             keys = [" | ".join(str(v) for v in d[:-1]) for d in dups]
             out.append(Outcome(t, ",".join(cols), severity, n_dup == 0, n_dup, elements, keys, keys))

@@ -124,12 +124,25 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
     data = frame.reset_index(drop=True)
     # GE's pandas engine handles numpy dtypes best: hand it object/float columns instead of pandas' extension types
     data = data.astype({c: object for c in data.columns if isinstance(data[c].dtype, pd.StringDtype)})
+    # … and the dtypes its vectorised range check recognises (datetime64[ns], int64/float64); others go row by row
+    casts = {}
+    for c in data.columns:
+        dt = data[c].dtype
+        if pd.api.types.is_datetime64_dtype(dt) and dt != "datetime64[ns]":
+            casts[c] = "datetime64[ns]"
+        elif pd.api.types.is_integer_dtype(dt) and not isinstance(dt, pd.api.extensions.ExtensionDtype):
+            casts[c] = "int64"
+        elif pd.api.types.is_numeric_dtype(dt) and isinstance(dt, pd.api.extensions.ExtensionDtype) \
+                and not pd.api.types.is_bool_dtype(dt):
+            casts[c] = "float64"
+    data = data.astype(casts)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
-    result = batch.validate(gsuite, result_format={"result_format": "COMPLETE"})
+    # SUMMARY: counts plus the first MAX_EXAMPLES offending values and row indexes (COMPLETE would list them all)
+    result = batch.validate(gsuite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES})
     outcomes = []
     for spec, r in zip(specs, result.results):
         res = r.result or {}
-        idx = res.get("unexpected_index_list") or []
+        idx = res.get("partial_unexpected_index_list") or res.get("unexpected_index_list") or []
         rows = []
         for i in idx[:MAX_EXAMPLES]:
             pos = i if isinstance(i, int) else i.get("index") if isinstance(i, dict) else None

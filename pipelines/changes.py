@@ -1,0 +1,58 @@
+"""What changed since the last complete refresh: which feeds have new or changed files, and whether the code or
+configuration the models and pages are built from changed. Lets ``lagesbild refresh`` run only the assets that
+new files affect (fewer steps), and everything when in doubt."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pipelines.home import PROJECT_ROOT, Home
+
+CODE_KEY = "(code and configuration)"
+CODE_GLOBS = [("data/reference", "*.csv"), ("data/agreements", "**/*.yaml"), ("data/config", "*.yaml"),
+              ("models", "**/*.sql"), ("sources", "**/*.yaml"), ("sources", "**/*.py"), ("dashboards", "**/*"),
+              ("pipelines", "**/*.py")]
+
+
+def code_fingerprint() -> str:
+    h = hashlib.sha1()
+    for folder, pattern in CODE_GLOBS:
+        for f in sorted((PROJECT_ROOT / folder).glob(pattern)):
+            if f.is_file() and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(PROJECT_ROOT)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
+    """Feeds whose folder in incoming/ has a file that is new or changed (by path, size and modification time)
+    since it was last read; None when that cannot be told (loose files at the top of incoming/, a first run, or
+    changed code or configuration): then everything runs."""
+    from sources.db import scalar
+
+    try:
+        stored = con.execute("SELECT code_version FROM meta.model_state WHERE model = ?", [CODE_KEY]).fetchall()
+        known = {(r[0], r[1], r[2]) for r in con.execute("SELECT path, size, mtime_ns FROM meta.file_stats").fetchall()}
+        if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"):
+            return None
+    except Exception:  # a warehouse from before these tables, or none yet
+        return None
+    if not stored or stored[0][0] != code_fingerprint():
+        return None
+    if any(p.is_file() and not p.name.startswith(".") for p in home.incoming.glob("*")):
+        return None
+    out = []
+    for feed in feeds:
+        for p in sorted((home.incoming / feed).rglob("*")) if (home.incoming / feed).exists() else []:
+            if p.is_file() and not p.name.startswith("."):
+                st = p.stat()
+                if (str(p.resolve()), st.st_size, st.st_mtime_ns) not in known:
+                    out.append(feed)
+                    break
+    return out
+
+
+def remember_code(con) -> None:
+    from sources.db import run
+
+    run(con, "INSERT OR REPLACE INTO meta.model_state VALUES (?, ?, 0, now()::timestamp)", [CODE_KEY, code_fingerprint()])
