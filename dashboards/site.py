@@ -657,29 +657,19 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy, only: set[str] | N
     totals: dict[str, dict] = dict(previous.get("totals", {})) if only is not None else {}
 
     pages = []
+    todo = []
     for code, name in sorted(data.municipalities.items()):
         file_name = f"lagesbild-{code}.html"
         if only is not None and code not in only and file_name in kept_pages and (out_dir / file_name).exists():
             pages.append(kept_pages[file_name])  # unchanged since the last refresh: the page is kept as it is
-            continue
-        agreement, plan_blocks = agreement_blocks(data, code, policy)
-        blocks = with_revision_notes(plan_blocks + municipality_blocks(data, code, policy), data.revisions)
-        sections: dict[str, list[Block]] = {}
-        for b in blocks:
-            sections.setdefault(b.section, []).append(b)
-        excel = {b.id: f"data/{code}-{name_}" for b in blocks
-                 for name_ in [f"{b.id}.xlsx"]}
-        _write_excel(blocks, out_dir / "data", prefix=f"{code}-")
-        html = env.get_template("municipality.html").render(
-            title=f"Lägesbild {name}", municipality=name, code=code, sections=sections, published=published,
-            agreement=agreement, excel=excel,
-            sources=sources, plotly_js=PLOTLY_JS)
-        _write(out_dir / file_name, html)
-        result.pages[file_name] = out_dir / file_name
-        result.figures[file_name] = [f"fig-{b.id}" for b in blocks if b.figure is not None]
-        pages.append({"href": file_name, "title": f"Lägesbild {name}", "code": code,
-                      "figures": len(result.figures[file_name])})
-        totals[code] = page_totals(data, code)
+        else:
+            todo.append((code, name))
+    for page, figure_ids, page_total in _build_pages(data, todo, out_dir, policy, published, sources):
+        pages.append(page)
+        result.pages[page["href"]] = out_dir / page["href"]
+        result.figures[page["href"]] = figure_ids
+        totals[page["code"]] = page_total
+    pages.sort(key=lambda p: p["code"])
 
     quality = quality_context(data)
     _write(out_dir / "datakvalitet.html", env.get_template("quality.html").render(
@@ -697,6 +687,56 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy, only: set[str] | N
            "pages": {p["href"]: p for p in pages}, "totals": {c: totals[c] for c in sorted(totals)}}
     _write(out_dir / "publicering.json", json.dumps(doc, ensure_ascii=False, indent=1))
     return result
+
+
+PARALLEL_MIN_PAGES = 8  # below this, starting worker processes costs more than it saves
+_WORK: tuple | None = None  # (data, out_dir, policy, published, sources), inherited by forked workers
+
+
+def _municipality_page(data: SiteData, code: str, name: str, out_dir: Path, policy: Policy, published: str,
+                       sources: list[dict]) -> tuple[dict, list[str], dict]:
+    """Write one municipality's page and its Excel tables; returns (index entry, figure ids, totals)."""
+    env = _env()
+    agreement, plan_blocks = agreement_blocks(data, code, policy)
+    blocks = with_revision_notes(plan_blocks + municipality_blocks(data, code, policy), data.revisions)
+    sections: dict[str, list[Block]] = {}
+    for b in blocks:
+        sections.setdefault(b.section, []).append(b)
+    excel = {b.id: f"data/{code}-{b.id}.xlsx" for b in blocks}
+    _write_excel(blocks, out_dir / "data", prefix=f"{code}-")
+    file_name = f"lagesbild-{code}.html"
+    html = env.get_template("municipality.html").render(
+        title=f"Lägesbild {name}", municipality=name, code=code, sections=sections, published=published,
+        agreement=agreement, excel=excel, sources=sources, plotly_js=PLOTLY_JS)
+    _write(out_dir / file_name, html)
+    figure_ids = [f"fig-{b.id}" for b in blocks if b.figure is not None]
+    return ({"href": file_name, "title": f"Lägesbild {name}", "code": code, "figures": len(figure_ids)},
+            figure_ids, page_totals(data, code))
+
+
+def _pages_worker(chunk: list[tuple[str, str]]) -> list[tuple[dict, list[str], dict]]:
+    data, out_dir, policy, published, sources = _WORK
+    return [_municipality_page(data, code, name, out_dir, policy, published, sources) for code, name in chunk]
+
+
+def _build_pages(data: SiteData, todo: list[tuple[str, str]], out_dir: Path, policy: Policy, published: str,
+                 sources: list[dict]) -> list[tuple[dict, list[str], dict]]:
+    """The municipality pages, on every CPU when there are many (forked workers share the loaded data)."""
+    import multiprocessing
+
+    workers = min(os.cpu_count() or 1, 8)
+    if len(todo) < PARALLEL_MIN_PAGES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_municipality_page(data, code, name, out_dir, policy, published, sources) for code, name in todo]
+    global _WORK
+    _WORK = (data, out_dir, policy, published, sources)
+    chunks = [todo[i::workers * 4] for i in range(workers * 4)]
+    try:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [page for part in pool.map(_pages_worker, [c for c in chunks if c]) for page in part]
+    finally:
+        _WORK = None
 
 
 def page_totals(data: SiteData, code: str) -> dict:

@@ -200,3 +200,36 @@ def test_bench_runs_at_a_reduced_scale(tmp_path):
     assert "ratio full refresh / floor:" in text and "peak RSS" in text
     assert "incremental refresh (municipality" in text
     assert "Modell marts.crime_by_quarter: 1 partitioner" in text
+
+
+def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_home, tmp_path, monkeypatch):
+    import dashboards.site as site_mod
+    from dashboards.policy import load_policy
+    from pipelines.assets.site import load_site_data
+
+    con = duckdb.connect(str(Home(base_home).snapshot), read_only=True)
+    try:
+        data = load_site_data(con)
+    finally:
+        con.close()
+    site_mod.build_site(data, tmp_path / "one", load_policy())
+    monkeypatch.setattr(site_mod, "PARALLEL_MIN_PAGES", 1)
+    monkeypatch.setattr(site_mod.os, "cpu_count", lambda: 2)  # also on a one-CPU machine
+    import concurrent.futures
+
+    pools = []
+
+    class CountingPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountingPool)
+    site_mod.build_site(data, tmp_path / "many", load_policy())
+    assert pools  # the pages were really built by worker processes
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(tmp_path / "many") for p in (tmp_path / "many").rglob("*")
+                                     if p.is_file())
+    for f in files:
+        if f.suffix == ".html" or f.name == "publicering.json":
+            assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "many" / f).read_bytes(), f
