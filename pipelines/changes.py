@@ -31,7 +31,8 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
     from sources.db import scalar
 
     try:
-        stored = con.execute("SELECT code_version FROM meta.model_state WHERE model = ?", [CODE_KEY]).fetchall()
+        stored = con.execute("SELECT code_version, pending_done FROM meta.model_state WHERE model = ?",
+                             [CODE_KEY]).fetchall()
         known = {(r[0], r[1], r[2]) for r in con.execute("SELECT path, size, mtime_ns FROM meta.file_stats").fetchall()}
         if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"):
             return None
@@ -41,18 +42,28 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
         return None
     if any(p.is_file() and not p.name.startswith(".") for p in home.incoming.glob("*")):
         return None
-    out = []
+    # files loaded since the last complete refresh (by `lagesbild ingest`, or by a refresh that was interrupted)
+    try:
+        out = sorted({r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.loads WHERE seq > ?",
+                                                 [int(stored[0][1])]).fetchall()} & set(feeds))
+    except Exception:  # a warehouse from before the load sequence
+        return None
     for feed in feeds:
+        if feed in out:
+            continue
         for p in sorted((home.incoming / feed).rglob("*")) if (home.incoming / feed).exists() else []:
             if p.is_file() and not p.name.startswith("."):
                 st = p.stat()
                 if (str(p.resolve()), st.st_size, st.st_mtime_ns) not in known:
                     out.append(feed)
                     break
-    return out
+    return sorted(out)
 
 
 def remember_code(con) -> None:
-    from sources.db import run
+    """After a complete refresh (under the writer lock): the code it was built with and the last load it saw."""
+    from sources.db import run, scalar
 
-    run(con, "INSERT OR REPLACE INTO meta.model_state VALUES (?, ?, 0, now()::timestamp)", [CODE_KEY, code_fingerprint()])
+    last = int(scalar(con, "SELECT coalesce(max(seq), 0) FROM meta.loads"))
+    run(con, "INSERT OR REPLACE INTO meta.model_state VALUES (?, ?, ?, now()::timestamp)",
+        [CODE_KEY, code_fingerprint(), last])

@@ -80,6 +80,8 @@ META_DDL = [
         profile VARCHAR, format VARCHAR, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
         rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
         masked_values BIGINT NOT NULL, message VARCHAR, info VARCHAR, PRIMARY KEY (sha256, path))""",
+    """CREATE TABLE IF NOT EXISTS meta.loads (
+        seq BIGINT NOT NULL, feed VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS meta.file_stats (
         path VARCHAR PRIMARY KEY, size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, sha256 VARCHAR NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS meta.pending_partitions (
@@ -293,6 +295,9 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
         if n_chunks > 1 and contract.natural_key:
             totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
         _record_pending_partitions(con, contract, sha, now)
+        # a load sequence number: a refresh can tell exactly which feeds got rows since the last complete one
+        run(con, "INSERT INTO meta.loads SELECT coalesce(max(seq), 0) + 1, ?, ?, ? FROM meta.loads",
+            [feed_name, sha, now])
         for old in sorted(replaced):
             left = scalar(con, f"SELECT count(*) FROM raw.{q(feed_name)} WHERE _sha256 = ?", [old])
             if left == 0:

@@ -233,3 +233,19 @@ def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_h
     for f in files:
         if f.suffix == ".html" or f.name == "publicering.json":
             assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "many" / f).read_bytes(), f
+
+
+def test_a_file_loaded_outside_a_refresh_is_picked_up_by_the_next_refresh(home, tmp_path):
+    assert run_cli("--home", str(home), "refresh") == 0
+    rows = [f"5000-K{j:03d}-26;1;9301;2026-03-0{1 + j};2026-03-01;0484;;1" for j in range(3)]
+    path = crime_csv(tmp_path, rows=rows, name="brott_hand.csv")  # not in incoming/: loaded by hand
+    assert run_cli("--home", str(home), "ingest", str(path)) == 0
+    out = subprocess.run(CLI + ["--home", str(home), "refresh"], cwd=REPO, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Nya eller ändrade filer i: crime_reports\n" in out.stdout
+    con = duckdb.connect(str(Home(home).snapshot), read_only=True)
+    try:
+        assert con.execute("SELECT sum(crimes) FROM marts.crime_by_quarter WHERE municipality_code = '0484' "
+                           "AND year = 2026 AND quarter = 1").fetchall()[0][0] == 3
+    finally:
+        con.close()
