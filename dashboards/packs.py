@@ -29,7 +29,7 @@ from dashboards import site as site_mod
 from dashboards.format import fmt_date, fmt_int, quarter_label
 from dashboards.policy import Policy
 from dashboards.site import Block, SiteData, _env, _write
-from dashboards.statistics import NO_CHANGE, change_signal
+from dashboards.statistics import change_signal
 
 MEETINGS = {"bra": "Lägesbild inför BRÅ", "council": "Strategiska rådet", "quality": "Datakvalitet",
             "public": "Medborgarlöften"}

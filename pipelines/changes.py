@@ -4,7 +4,6 @@ new files affect (fewer steps), and everything when in doubt."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 from pipelines.home import PROJECT_ROOT, Home
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from sources.contract import Contract, Profile, all_feeds, coerce, load_contract, load_profiles
 from sources.privacy import find_personnummer
-from sources.readers import FileRejected, RawTable, iter_file, read_file
+from sources.readers import FileRejected, RawTable, iter_file
 from sources.db import run, run_many, scalar
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".parquet", ".gz")
