@@ -299,6 +299,9 @@ def cmd_backfill(args, home: Home) -> int:
     except PartitionError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if not home.snapshot.exists():  # partitions are rebuilt from staging views a first refresh creates
+        print("Lagret är inte uppbyggt ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
+        return 2
     t0 = time.perf_counter()
     try:
         with writer_lock(home, wait=args.wait):

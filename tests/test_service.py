@@ -124,6 +124,8 @@ def test_backfill_a_range_from_the_cli(home, capsys):
     assert "2025-Q4 ligger efter 2025-Q1" in capsys.readouterr().err
     assert run_cli("--home", str(home), "backfill", "--from", "2025-Q5", "--to", "2025-Q1") == 2
     assert "är inte ett kvartal" in capsys.readouterr().err
+    assert run_cli("--home", str(home / "ny"), "backfill", "--from", "2025-Q1", "--to", "2025-Q2") == 2
+    assert "Kör `lagesbild refresh` först" in capsys.readouterr().err
 
 
 def test_quality_checks_in_batches_give_the_same_results_and_only_new_files_are_validated(home, monkeypatch):
