@@ -199,7 +199,7 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float,
     return wall, usage.ru_maxrss / 1024, proc.returncode, text
 
 
-def floor_sql(incoming: Path, database: Path) -> str:
+def floor_sql(incoming: Path) -> str:
     return FLOOR_SQL.read_text(encoding="utf-8").replace("{incoming}", str(incoming)).replace(
         "{reference}", str(PROJECT_ROOT / "data" / "reference"))
 
@@ -210,7 +210,7 @@ def run_floor(incoming: Path, workdir: Path) -> tuple[float, float, int, str, Pa
         if p.exists():
             p.unlink()
     script = workdir / "floor.sql"
-    script.write_text(floor_sql(incoming, db), encoding="utf-8")
+    script.write_text(floor_sql(incoming), encoding="utf-8")
     code = ("import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
             "con.execute(open(sys.argv[2], encoding='utf-8').read()); con.close()")
     wall, rss, rc, out = run_measured([sys.executable, "-c", code, str(db), str(script)])

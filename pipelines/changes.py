@@ -13,14 +13,19 @@ CODE_GLOBS = [("data/reference", "*.csv"), ("data/agreements", "**/*.yaml"), ("d
               ("pipelines", "**/*.py")]
 
 
-def code_fingerprint() -> str:
+def files_fingerprint(globs: list[tuple[str, str]]) -> str:
+    """A short hash of the names and contents of the project files matching (folder, pattern) pairs."""
     h = hashlib.sha1()
-    for folder, pattern in CODE_GLOBS:
+    for folder, pattern in globs:
         for f in sorted((PROJECT_ROOT / folder).glob(pattern)):
             if f.is_file() and "__pycache__" not in f.parts:
                 h.update(str(f.relative_to(PROJECT_ROOT)).encode())
                 h.update(f.read_bytes())
     return h.hexdigest()[:16]
+
+
+def code_fingerprint() -> str:
+    return files_fingerprint(CODE_GLOBS)
 
 
 def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:

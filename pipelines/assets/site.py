@@ -47,15 +47,14 @@ def load_site_data(con, municipalities: set[str] | None = None) -> SiteData:
                                 "Kör `lagesbild refresh` först.")
     codes = sorted({r[0] for name in SITE_FEEDS_MARTS
                     for r in con.execute(f'SELECT DISTINCT municipality_code FROM marts."{name}"').fetchall()})
-    marts = {}
-    for name in SITE_MARTS:
-        if municipalities is not None and name in PER_MUNICIPALITY_MARTS:
-            con.register("_only", pd.DataFrame({"code": sorted(municipalities)}, dtype="string"))
-            marts[name] = con.execute(f'SELECT * FROM marts."{name}" WHERE municipality_code IN '
-                                      '(SELECT code FROM _only)').df()
-            con.unregister("_only")
-        else:
-            marts[name] = con.execute(f'SELECT * FROM marts."{name}"').df()
+    con.register("_only", pd.DataFrame({"code": sorted(municipalities or [])}, dtype="string"))
+    try:
+        marts = {name: con.execute(f'SELECT * FROM marts."{name}"' + (
+                     " WHERE municipality_code IN (SELECT code FROM _only)"
+                     if municipalities is not None and name in PER_MUNICIPALITY_MARTS else "")).df()
+                 for name in SITE_MARTS}
+    finally:
+        con.unregister("_only")
     names = {r["municipality_code"]: r["municipality_name"] for r in read_reference("municipalities")}
     return SiteData(
         marts=marts,
@@ -78,26 +77,24 @@ def load_site_data(con, municipalities: set[str] | None = None) -> SiteData:
     )
 
 
+PAGE_INPUT_GLOBS = [("data/agreements", "**/*.yaml"), ("data/reference", "*.csv"), ("data/config", "*.yaml"),
+                    ("dashboards", "**/*.py"), ("dashboards", "**/*.html"), ("dashboards", "**/*.css")]
+
+
 def site_inputs_fingerprint(con) -> str:
     """Changes when something that can alter every page changed: files of feeds without municipality × quarter
     partitions (population, surveys, areas, Brå tables…), agreements, reference lists, configuration and the page
     code. Files of partitioned feeds only alter the pages of the municipalities they touch."""
     import hashlib
 
-    from pipelines.home import PROJECT_ROOT
+    from pipelines.changes import files_fingerprint
 
-    h = hashlib.sha1()
+    h = hashlib.sha1(files_fingerprint(PAGE_INPUT_GLOBS).encode())
     partitioned_feeds = [r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.pending_partitions").fetchall()]
     for row in con.execute("SELECT feed, sha256, status FROM meta.files WHERE status IN ('loaded', 'replaced') "
                            "AND feed IS NOT NULL ORDER BY ALL").fetchall():
         if row[0] not in partitioned_feeds:
             h.update("|".join(map(str, row)).encode())
-    for folder, patterns in (("data/agreements", ["**/*.yaml"]), ("data/reference", ["*.csv"]),
-                             ("data/config", ["*.yaml"]), ("dashboards", ["**/*.py", "**/*.html", "**/*.css"])):
-        for pattern in patterns:
-            for f in sorted((PROJECT_ROOT / folder).glob(pattern)):
-                h.update(f.name.encode())
-                h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
 
