@@ -423,17 +423,23 @@ def _dedupe_across_chunks(con, path: Path, sha: str, contract: Contract, totals:
     return len(dups)
 
 
+def records_partitions(contract: Contract) -> bool:
+    """Whether the feed's rows belong to municipality × quarter partitions (a municipality and a dated period);
+    yearly feeds (population, Brå tables, surveys) are small and not partitioned by quarter."""
+    if not contract.period_column or "municipality_code" not in contract.column_names:
+        return False
+    period_type = next(c.duckdb_type for c in contract.columns if c.name == contract.period_column)
+    return period_type in ("DATE", "TIMESTAMP")
+
+
 def _record_pending_partitions(con, contract: Contract, sha: str, now: datetime) -> None:
     """Which municipality × quarter partitions this file changed (its rows and the rows it replaced).
 
     Written in the file's transaction, so a crash can never lose the note that partitions need rebuilding; each
     partitioned model keeps the id up to which it has rebuilt (pipelines/models.py).
     """
-    if not contract.period_column or "municipality_code" not in contract.column_names:
+    if not records_partitions(contract):
         return
-    period_type = next(c.duckdb_type for c in contract.columns if c.name == contract.period_column)
-    if period_type not in ("DATE", "TIMESTAMP"):
-        return  # yearly feeds (population, Brå tables) are small and not partitioned by quarter
     feed, col = q(contract.feed), q(contract.period_column)
     next_id = int(scalar(con, "SELECT coalesce(max(id), 0) + 1 FROM meta.pending_partitions"))
     run(con, f"""INSERT INTO meta.pending_partitions

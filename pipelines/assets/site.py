@@ -90,7 +90,11 @@ def site_inputs_fingerprint(con) -> str:
     from pipelines.changes import files_fingerprint
 
     h = hashlib.sha1(files_fingerprint(PAGE_INPUT_GLOBS).encode())
-    partitioned_feeds = [r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.pending_partitions").fetchall()]
+    from sources.contract import load_contract
+    from sources.ingest import records_partitions
+
+    # decided by the contracts, not by which feeds happen to have loaded a file yet
+    partitioned_feeds = [f for f in all_feeds() if records_partitions(load_contract(f))]
     for row in con.execute("SELECT feed, sha256, status FROM meta.files WHERE status IN ('loaded', 'replaced') "
                            "AND feed IS NOT NULL ORDER BY ALL").fetchall():
         if row[0] not in partitioned_feeds:
