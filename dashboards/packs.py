@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from html import escape as html_escape
 import re
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ from dashboards import site as site_mod
 from dashboards.format import fmt_date, fmt_int, quarter_label
 from dashboards.policy import Policy
 from dashboards.site import Block, SiteData, _env, _write
-from dashboards.statistics import change_signal
+from dashboards.signals import add_window_test, covered_quarters, municipal_population, page_family
 
 MEETINGS = {"bra": "Lägesbild inför BRÅ", "council": "Strategiska rådet", "quality": "Datakvalitet",
             "public": "Medborgarlöften"}
@@ -54,12 +55,15 @@ def until_period(data: SiteData, year: int, quarter: int) -> SiteData:
     marts = {}
     for name, df in data.marts.items():
         if {"year", "quarter"} <= set(df.columns):
-            keep = df.quarter.isna() & (df.year <= year) | (df.year * 4 + df.quarter.fillna(0) <= key)
+            year_ended = (df.year < year) | ((df.year == year) & (quarter == 4))
+            keep = df.quarter.isna() & year_ended | (df.year * 4 + df.quarter.fillna(0) <= key)
             marts[name] = df[keep]
+        elif "period_end" in df.columns:  # periods (tertials…) that end after the pack's period are left out whole
+            marts[name] = df[pd.to_datetime(df.period_end) <= end]
         elif "period_start" in df.columns:
             marts[name] = df[pd.to_datetime(df.period_start) <= end]
-        elif "year" in df.columns:
-            marts[name] = df[df.year <= year]
+        elif "year" in df.columns:  # a yearly figure enters only when its whole year has ended by the period's end
+            marts[name] = df[(df.year < year) | ((df.year == year) & (quarter == 4))]
         else:
             marts[name] = df
     return replace(data, marts=marts)
@@ -129,7 +133,29 @@ def latest_behind(data: SiteData, code: str, agreement: dict) -> set[str]:
 
 def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | None, list[Block]]:
     """Each priority area with a status (rule stated), headline figures, activity status, promise progress."""
-    agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy)
+    family = page_family(data, code, policy, resolve=False)
+    crime = data.marts["crime_by_quarter"]
+    crime = crime[(crime.municipality_code == code) & crime.counts_as_crime]
+    headline = []
+    if not crime.empty:
+        last = crime.sort_values(["year", "quarter"]).iloc[-1]
+        key = int(last.year) * 4 + int(last.quarter)
+        pop = municipal_population(data, code)
+        for label, mart, col, feed in (("Anmälda brott", "crime_by_quarter", "crimes", "crime"),
+                                       ("EST-händelser", "est_by_quarter", "events", "est"),
+                                       ("Orosanmälningar", "concern_by_quarter", "reports", "concern")):
+            df = data.marts[mart]
+            df = df[df.municipality_code == code]
+            if df.empty:
+                continue
+            covered = covered_quarters(df)
+            if mart == "crime_by_quarter":
+                df = df[df.counts_as_crime]
+            series = df.assign(key=df.year * 4 + df.quarter).groupby("key")[col].sum()
+            add_window_test(family, ("head", label), series, covered, key, 4, feed, pop)
+            headline.append(label)
+    family.resolve()
+    agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy, family)
     if agreement is None:
         return None, []
     follow = next((b for b in plan_blocks if b.id == "uppfoljning"), None)
@@ -155,27 +181,17 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                      "insatser (t.ex. narkotika, trafik)."),
         figure=None, table=status_table, source="Indikatorer och aktivitetslogg enligt överenskommelsen",
         period=agreement["period"], status="Preliminära uppgifter för senaste kvartalet.")]
-    # headline figures with honest change signals
-    crime = data.marts["crime_by_quarter"]
-    crime = crime[(crime.municipality_code == code) & crime.counts_as_crime]
+    # headline figures with honest change signals (tested together with the indicators above)
     head = []
-    if not crime.empty:
-        last = crime.sort_values(["year", "quarter"]).iloc[-1]
-        key = int(last.year) * 4 + int(last.quarter)
-        for label, df, col in (("Anmälda brott", crime, "crimes"),
-                               ("EST-händelser", data.marts["est_by_quarter"].query("municipality_code == @code"), "events"),
-                               ("Orosanmälningar", data.marts["concern_by_quarter"].query("municipality_code == @code"),
-                                "reports")):
-            if df.empty:
-                continue
-            k = df.year * 4 + df.quarter
-            now, before = df[(k > key - 4) & (k <= key)][col].sum(), df[(k > key - 8) & (k <= key - 4)][col].sum()
-            sig = change_signal(now, before, policy)
-            head.append({"Mått": label, "Senaste fyra kvartalen": fmt_int(now), "Fyra kvartal före": fmt_int(before),
-                         "Förändring": sig.text()})
+    for label in headline:
+        sig = family.get(("head", label))
+        head.append({"Mått": label,
+                     "Senaste fyra kvartalen": "saknas" if sig.missing is not None else fmt_int(sig.now),
+                     "Fyra kvartal före": "saknas" if sig.missing is not None else fmt_int(sig.before),
+                     "Förändring": sig.text(), "Spridning φ": family.dispersion(("head", label)).text()})
     if head:
         blocks.append(Block(id="nyckeltal", section="Samverkansöverenskommelsen", title="Nyckeltal",
-                            description="Förändringssignal z = 2(√nu − √före); procent bara vid tillräckligt stort jämförelsetal.",
+                            description=family.note(),
                             figure=None, table=pd.DataFrame(head), source="Polisens export, EST, socialtjänsten",
                             period=agreement["period"], status="Preliminära uppgifter."))
     if follow is not None:
@@ -241,13 +257,15 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
     analysis = None
     agreement = None
     if meeting == "bra":
-        agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy)
-        parts.append(("1. Kartläggning", _sections(site_mod.municipality_blocks(data, code, policy))))
+        family = page_family(data, code, policy)  # every count comparison in the pack, adjusted together
+        agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy, family)
+        parts.append(("1. Kartläggning", _sections(site_mod.municipality_blocks(data, code, policy, family))))
         parts.append(("2. Övrig information: samverkansöverenskommelsen", _sections(plan_blocks)))
         analysis_file = (analysis_dir or Path(site_dir).parent / "analys") / f"{code}-{period}.md"
         analysis = render_analysis(analysis_file) or (
-            f"<p>Ingen analys är skriven ännu. Samordnaren skriver den i <code>{analysis_file}</code> (Markdown) "
-            "och publicerar paketet igen.</p>")
+            # no server path on the page (and nothing unescaped): only the file's own name, escaped
+            f"<p>Ingen analys är skriven ännu. Samordnaren skriver den i filen <code>{html_escape(analysis_file.name)}</code> "
+            "i mappen <code>analys</code> (Markdown) och publicerar paketet igen.</p>")
     elif meeting == "council":
         agreement, blocks = strategic_blocks(data, code, policy)
         parts.append(("Strategiska rådet", _sections(blocks)))

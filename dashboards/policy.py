@@ -14,8 +14,11 @@ class Policy:
     max_suppressed_count: int = 4
     suppressed_label: str = "<5"
     survey_min_n: int = 30
-    change_possible: float = 2.0
-    change_clear: float = 3.0
+    change_possible_level: float = 0.05   # two-sided, after page-wide Benjamini–Hochberg adjustment
+    change_clear_level: float = 0.001
+    dispersion_floor: float = 1.0
+    dispersion_default: float = 2.0
+    dispersion_min_df: int = 6
     min_base_for_percent: int = 20
     small_area_population: int = 5000
     confidence_z: float = 1.959964
@@ -26,8 +29,10 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     s, sv, c, r = d.get("suppression", {}), d.get("survey", {}), d.get("change_signal", {}), d.get("rates", {})
     return Policy(
         max_suppressed_count=int(s.get("max_suppressed_count", 4)), suppressed_label=str(s.get("label", "<5")),
-        survey_min_n=int(sv.get("min_n", 30)), change_possible=float(c.get("possible", 2.0)),
-        change_clear=float(c.get("clear", 3.0)), min_base_for_percent=int(c.get("min_base_for_percent", 20)),
+        survey_min_n=int(sv.get("min_n", 30)),
+        change_possible_level=float(c.get("possible_level", 0.05)), change_clear_level=float(c.get("clear_level", 0.001)),
+        dispersion_floor=float(c.get("dispersion_floor", 1.0)), dispersion_default=float(c.get("dispersion_default", 2.0)),
+        dispersion_min_df=int(c.get("dispersion_min_df", 6)), min_base_for_percent=int(c.get("min_base_for_percent", 20)),
         small_area_population=int(r.get("small_area_population", 5000)),
     )
 

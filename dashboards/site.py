@@ -20,7 +20,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from dashboards import figures
 from dashboards.format import fmt_date, fmt_int, fmt_number, fmt_percent, quarter_label
 from dashboards.policy import Policy
-from dashboards.statistics import NO_CHANGE, apply_mask, change_signal, suppress, survey_change
+from dashboards.signals import SignalFamily, page_family
+from dashboards.statistics import apply_mask, suppress, survey_change_se
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -178,7 +179,8 @@ def _geography_order(df: pd.DataFrame, code: str) -> pd.DataFrame:
     return df.assign(_rank=rank).sort_values(["_rank", "year"]).drop(columns="_rank")
 
 
-def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy) -> list[Block]:
+def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy,
+                 family: SignalFamily | None = None) -> list[Block]:
     crime = data.marts["crime_by_quarter"]
     crime = crime[crime.municipality_code == code]
     if crime.empty:
@@ -193,6 +195,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
     breaks = _breaks_in(data, set(top["category"]), quarters)
     figures.add_series_breaks(fig, breaks)
     year, quarter = _last_quarter(counted)
+    family = family or page_family(data, code, policy)
     blocks.append(Block(
         id="brott-kvartal", section="Anmälda brott", title="Anmälda brott per kvartal och brottskategori",
         description=("Antal anmälda brott efter inskrivningsdatum, de sex största kategorierna och övriga. "
@@ -203,33 +206,41 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
         source=FEED_LABELS["crime_reports"], period=_period_text(counted),
         status=f"Preliminära uppgifter ur polisens export (inskrivningsdatum); {quarter_label(year, quarter)} kan "
                "kompletteras."))
-    # the last four quarters against the four before, per category, with the change signal
+    # the last four quarters against the four before, per category, with the change signal (page-wide family)
     key_now = year * 4 + quarter
-    keyed = counted.assign(key=counted.year * 4 + counted.quarter)
-    now = keyed[keyed.key > key_now - 4].groupby("category")["crimes"].sum()
-    before = keyed[(keyed.key > key_now - 8) & (keyed.key <= key_now - 4)].groupby("category")["crimes"].sum()
-    comp = pd.DataFrame({"now": now, "before": before}).fillna(0).reset_index(names="category")
-    comp = comp[(comp.now + comp.before) > 0]
-    signals = [change_signal(n, b, policy) for n, b in zip(comp.now, comp.before)]
-    total = change_signal(comp.now.sum(), comp.before.sum(), policy)
     label_now, label_before = _quarter_span(key_now, 4), _quarter_span(key_now - 4, 4)
-    table = pd.DataFrame({"Kategori": comp.category, label_now: [fmt_int(v) for v in comp.now],
-                          label_before: [fmt_int(v) for v in comp.before],
-                          "Förändring": [sig.text() for sig in signals]})
-    table = pd.concat([table, pd.DataFrame([{"Kategori": "Totalt", label_now: fmt_int(comp.now.sum()),
-                                             label_before: fmt_int(comp.before.sum()), "Förändring": total.text()}])])
-    clear = [c for c, sig in zip(comp.category, signals) if sig.label != NO_CHANGE]
-    blocks.append(Block(
-        id="brott-forandring", section="Anmälda brott",
-        title="Senaste fyra kvartalen jämfört med de fyra kvartalen före",
-        description=(f"Totalt {fmt_int(comp.now.sum())} anmälda brott, {total.text()}. "
-                     + (f"Signal för: {', '.join(clear)}. " if clear else "Ingen kategori visar en säker förändring. ")
-                     + f"Förändringssignalen z = 2(√nu − √före): |z| ≥ {fmt_number(policy.change_possible, 0)} "
-                     f"möjlig, ≥ {fmt_number(policy.change_clear, 0)} tydlig förändring. Procent visas bara när "
-                     f"jämförelsetalet är minst {policy.min_base_for_percent}."),
-        figure=figures.make_period_comparison_figure(comp, label_now, label_before, "Anmälda brott per kategori"),
-        table=table, source=FEED_LABELS["crime_reports"], period=f"{label_now} mot {label_before}",
-        status="Preliminära uppgifter ur polisens export."))
+    cats = sorted(k[1] for k in family.tests if k[0] == "crime" and k[1] is not None)
+    total = family.get(("crime", None))
+    if total.missing is not None:
+        blocks.append(Block(
+            id="brott-forandring", section="Anmälda brott",
+            title="Senaste fyra kvartalen jämfört med de fyra kvartalen före",
+            description=f"Ingen jämförelse: uppgift saknas ({total.missing}). Saknade kvartal räknas aldrig som 0.",
+            figure=None, table=pd.DataFrame({"Kategori": ["Totalt"], label_now: ["saknas"], label_before: ["saknas"],
+                                             "Förändring": [total.text()]}),
+            source=FEED_LABELS["crime_reports"], period=f"{label_now} mot {label_before}",
+            status="Preliminära uppgifter ur polisens export."))
+    else:
+        sigs = [family.get(("crime", c)) for c in cats]
+        comp = pd.DataFrame({"category": cats, "now": [sg.now for sg in sigs], "before": [sg.before for sg in sigs]})
+        table = pd.DataFrame({"Kategori": cats, label_now: [fmt_int(sg.now) for sg in sigs],
+                              label_before: [fmt_int(sg.before) for sg in sigs],
+                              "Förändring": [sg.text() for sg in sigs],
+                              "Spridning φ": [family.dispersion(("crime", c)).text() for c in cats]})
+        table = pd.concat([table, pd.DataFrame([{"Kategori": "Totalt", label_now: fmt_int(total.now),
+                                                 label_before: fmt_int(total.before), "Förändring": total.text(),
+                                                 "Spridning φ": family.dispersion(("crime", None)).text()}])])
+        flagged = [c for c, sg in zip(cats, sigs) if sg.signal]
+        blocks.append(Block(
+            id="brott-forandring", section="Anmälda brott",
+            title="Senaste fyra kvartalen jämfört med de fyra kvartalen före",
+            description=(f"Totalt {fmt_int(total.now)} anmälda brott, {total.text()}. "
+                         + (f"Signal för: {', '.join(flagged)}. " if flagged else "Ingen kategori visar en säker förändring. ")
+                         + "Spridning φ: hur mycket serien varierar utöver slumpen (1 = som Poisson), skattat ur "
+                         "kvartalen före med år och årstid. " + family.note()),
+            figure=figures.make_period_comparison_figure(comp, label_now, label_before, "Anmälda brott per kategori"),
+            table=table, source=FEED_LABELS["crime_reports"], period=f"{label_now} mot {label_before}",
+            status="Preliminära uppgifter ur polisens export."))
     # rates per area and complete year
     rates = data.marts["rates_by_year"]
     rates = rates[(rates.municipality_code == code) & (rates.measure == "anmalda_brott") & rates.complete_year]
@@ -249,11 +260,14 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
             table=pd.DataFrame({"Område": tab.area_name, "År": tab.year.astype(str),
                                 "Antal brott": [fmt_int(v) for v in tab["count"]],
                                 "Per 100 000 inv.": [fmt_number(v, 0) for v in tab.rate],
-                                "Treårsmedel per 100 000": [fmt_number(v, 0) if pd.notna(v) else "–" for v in tab.rate_3y],
+                                "Treårsmedel per 100 000": [
+                                    fmt_number(v, 0) if pd.notna(v) else
+                                    (f"för få år ({int(n)} av 3)" if small and pd.notna(n) else "–")
+                                    for v, small, n in zip(tab.rate_3y, tab.small_area.fillna(False), tab.years_in_3y)],
                                 "Befolkning": [f"{fmt_number(d, 0)} ({b})" for d, b in zip(tab.denominator, tab.population_basis)]}),
             source=f"{FEED_LABELS['crime_reports']}; {FEED_LABELS['population']}",
             period=f"{int(rates.year.min())}–{int(rates.year.max())}",
-            status="Preliminära brottsuppgifter; befolkning enligt folkmängdsfilen."))
+            status="Preliminära brottsuppgifter; befolkning enligt folkmängdsfilen." + _basis_note(tab)))
     # the municipality beside its county and the country (Brå's official statistics)
     bra = data.marts["bra_crime_by_year"]
     county = code[:2]
@@ -275,6 +289,22 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
     return blocks
 
 
+def _basis_note(rates: pd.DataFrame) -> str:
+    """Say when a rate rests on a carried-forward population or on a year-end instead of a mean population."""
+    notes = []
+    carried = sorted({int(y) for y, b in zip(rates.year, rates.population_basis) if str(b).startswith("senast kända")})
+    if carried:
+        notes.append(f"För {', '.join(map(str, carried))} saknas befolkningsuppgifter: talen bygger på senast kända "
+                     "folkmängd och är inte slutliga")
+    year_end = sorted({int(y) for y, b in zip(rates.year, rates.population_basis) if str(b).startswith("folkmängd 31 dec")})
+    if year_end:
+        notes.append(f"för {', '.join(map(str, year_end))} är nämnaren folkmängden en 31 december, inte "
+                     "medelfolkmängden")
+    if "population_final" in rates and (~rates.population_final.fillna(False).astype(bool)).any() and not carried:
+        notes.append("befolkningsuppgifterna är inte slutliga för alla år")
+    return (" " + "; ".join(notes).capitalize() + ".") if notes else ""
+
+
 def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     concern = data.marts["concern_by_quarter"]
     concern = concern[concern.municipality_code == code]
@@ -288,7 +318,7 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     rate_text = ""
     if not rates.empty:
         r = rates.sort_values("year").iloc[-1]
-        rate_text = (f" {int(r.year)}: {fmt_int(r['count'])} anmälningar, {fmt_number(r.rate, 1)} per 1 000 barn "
+        rate_text = (f" {int(r.year)}: {fmt_int(r['count'])} anmälningar om barn 0–17 år, {fmt_number(r.rate, 1)} per 1 000 barn "
                      f"0–17 år (medelfolkmängd {fmt_number(r.denominator, 0)} barn).")
     blocks.append(Block(
         id="oro-kvartal", section="Orosanmälningar", title="Orosanmälningar per kvartal och åldersgrupp",
@@ -333,9 +363,10 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
 
 def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy) -> list[Block]:
     survey = data.marts["survey_by_year"]
-    survey = survey[(survey.municipality_code == code) & (survey.n >= policy.survey_min_n)]
+    survey = survey[(survey.municipality_code == code) & (survey.n_eff >= policy.survey_min_n)]
+    ntu = ntu_blocks(data, code)
     if survey.empty:
-        return []
+        return ntu
     blocks = []
     whole = survey[survey.area_code == ""].sort_values(["item", "year"])
     years = sorted(whole.year.unique())
@@ -346,14 +377,16 @@ def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Poli
             if prev is None or prev.year != r.year - 1:
                 change.append("–")
             else:
-                d, lo, hi, ok = survey_change(prev.share, prev.ci_low, prev.ci_high, r.share, r.ci_low, r.ci_high)
+                d, lo, hi, ok = survey_change_se(prev.share, prev.se, r.share, r.se)
                 change.append(f"{'säkerställd' if ok else 'ingen säkerställd'} förändring "
                               f"({'+' if d > 0 else '−'}{fmt_number(abs(d) * 100, 0)} procentenheter)")
             prev = r
     blocks.append(Block(
         id="trygghet-trend", section="Trygghetsmätning", title="Trygghetsmätningen per år",
-        description=("Viktade andelar med 95 % konfidensintervall. En förändring mellan två år kallas säkerställd "
-                     "bara när intervallet för skillnaden inte omfattar noll. En enskild mätning är ingen trend."),
+        description=("Viktade andelar med 95 % konfidensintervall (Wilsons intervall på det effektiva antalet svar, "
+                     "som tar hänsyn till vikterna). En förändring mellan två år kallas säkerställd bara när "
+                     "intervallet för skillnaden inte omfattar noll. En enskild mätning är ingen trend. Frågor och år "
+                     f"med ett effektivt antal svar under {policy.survey_min_n} redovisas inte."),
         figure=figures.make_survey_trend_figure(whole, data.survey_labels, "Trygghetsmätningen, hela kommunen"),
         table=pd.DataFrame({"Fråga": whole["item"].map(data.survey_labels), "År": whole["year"].astype(str),
                             "Andel": [fmt_percent(v) for v in whole["share"]],
@@ -368,8 +401,8 @@ def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Poli
         label = data.survey_labels.get("unsafe_evening", "unsafe_evening")
         blocks.append(Block(
             id="trygghet-omrade", section="Trygghetsmätning", title=f"{label}, per kommundel {latest}",
-            description=(f"Viktade andelar med 95 % konfidensintervall. Kommundelar med färre än "
-                         f"{policy.survey_min_n} svar redovisas inte."),
+            description=(f"Viktade andelar med 95 % konfidensintervall (Wilson, på effektivt antal svar). Kommundelar "
+                         f"med ett effektivt antal svar under {policy.survey_min_n} redovisas inte."),
             figure=figures.make_survey_area_figure(area_part, f"{label} ({latest})"),
             table=pd.DataFrame({"Kommundel": area_part["area_name"], "Andel": [fmt_percent(v) for v in area_part["share"]],
                                 "95 % KI": [f"{fmt_percent(a)}–{fmt_percent(b)}" for a, b in
@@ -377,6 +410,13 @@ def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Poli
                                 "Antal svar": [fmt_int(v) for v in area_part["n"]]}),
             source=FEED_LABELS["survey_responses"], period=str(latest),
             status="Urvalsundersökning: skattningar med osäkerhet."))
+    return blocks + ntu
+
+
+def ntu_blocks(data: SiteData, code: str) -> list[Block]:
+    """Brå's NTU for the municipality beside its county and the country: shown whenever Brå has it, with or without a
+    municipal survey."""
+    blocks = []
     ntu = data.marts["ntu_by_year"]
     county = code[:2]
     item = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
@@ -452,9 +492,9 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
     ] + extra
 
 
-def municipality_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
+def municipality_blocks(data: SiteData, code: str, policy: Policy, family: SignalFamily | None = None) -> list[Block]:
     names = _area_names(data, code)
-    return (crime_blocks(data, code, names, policy) + est_blocks(data, code) + concern_blocks(data, code, policy)
+    return (crime_blocks(data, code, names, policy, family) + est_blocks(data, code) + concern_blocks(data, code, policy)
             + survey_blocks(data, code, names, policy))
 
 
@@ -471,7 +511,8 @@ def _fmt_indicator(kind: str, value, policy: Policy) -> str:
     return fmt_int(value)
 
 
-def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | None, list[Block]]:
+def agreement_blocks(data: SiteData, code: str, policy: Policy,
+                     family: SignalFamily | None = None) -> tuple[dict | None, list[Block]]:
     """The agreement in force for the latest quarter: indicators per priority area and the activity follow-up."""
     plan = data.plan
     crime = data.marts["crime_by_quarter"]
@@ -492,6 +533,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             "goal": ag.overall_goal, "period": quarter_label(year, quarter)}
     ind = data.marts["indicators_by_quarter"]
     ind = ind[(ind.agreement_id == ag.agreement_id) & (ind.area_code == "")]
+    family = family or page_family(data, code, policy, agreement_id=ag.agreement_id)
     areas = plan["priority_areas"][plan["priority_areas"].agreement_id == ag.agreement_id].sort_values("ordinal")
     labels = (plan["indicator_map"][plan["indicator_map"].agreement_id == ag.agreement_id]
               .groupby("indicator_id").agg(label=("label", "first"), kind=("kind", "first"),
@@ -522,7 +564,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
                     sv = sv[(sv.municipality_code == code) & (sv.area_code == "") & (sv.item == item)].set_index("year")
                     if latest.year in sv.index and prev.year in sv.index:
                         a, b = sv.loc[prev.year], sv.loc[latest.year]
-                        diff, _, _, ok = survey_change(a.share, a.ci_low, a.ci_high, b.share, b.ci_low, b.ci_high)
+                        diff, _, _, ok = survey_change_se(a.share, a.se, b.share, b.se)
                         signals.append({"indicator_id": d.indicator_id, "kind": d.kind,
                                         "direction": ("up" if diff > 0 else "down") if ok else None,
                                         "higher_is_worse": bool(d.higher_is_worse)})
@@ -538,19 +580,19 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             s = series.dropna(subset=["quarter"]).copy()
             s["key"] = s.year * 4 + s.quarter
             by_key = s.groupby("key")["value"].sum()
-            now, before = by_key.get(key_now), by_key.get(key_now - 4)
-            last4 = by_key[(by_key.index > key_now - 4) & (by_key.index <= key_now)].sum()
-            prev4 = by_key[(by_key.index > key_now - 8) & (by_key.index <= key_now - 4)].sum()
-            sig4 = change_signal(last4, prev4, policy)
+            sig4, sigq = family.get(("ind4", d.indicator_id)), family.get(("indq", d.indicator_id))
             signals.append({"indicator_id": d.indicator_id, "kind": d.kind,
-                            "direction": None if sig4.label == NO_CHANGE else ("up" if sig4.z > 0 else "down"),
+                            "direction": None if not sig4.signal else ("up" if sig4.direction == "ökning" else "down"),
                             "higher_is_worse": bool(d.higher_is_worse)})
+
             rows.append({"Indikator": d.label,
-                         "Senaste": f"{_fmt_indicator(d.kind, now or 0, policy)} ({quarter_label(year, quarter)})",
-                         "Jämförelse": f"{_fmt_indicator(d.kind, before or 0, policy)} ({quarter_label(year - 1, quarter)})",
-                         "Senaste fyra kvartalen": _fmt_indicator(d.kind, last4, policy),
-                         "Fyra kvartal före": _fmt_indicator(d.kind, prev4, policy),
-                         "Förändring kvartal": change_signal(now or 0, before or 0, policy).text(),
+                         "Senaste": ("saknas" if sigq.missing is not None else
+                                     f"{_fmt_indicator(d.kind, by_key.get(key_now, 0), policy)} ({quarter_label(year, quarter)})"),
+                         "Jämförelse": ("saknas" if sigq.missing is not None else
+                                        f"{_fmt_indicator(d.kind, by_key.get(key_now - 4, 0), policy)} ({quarter_label(year - 1, quarter)})"),
+                         "Senaste fyra kvartalen": "saknas" if sig4.missing is not None else _fmt_indicator(d.kind, sig4.now, policy),
+                         "Fyra kvartal före": "saknas" if sig4.missing is not None else _fmt_indicator(d.kind, sig4.before, policy),
+                         "Förändring kvartal": sigq.text(),
                          "Förändring": sig4.text(), "Varför": d.rationale})
         counts = ind[(ind.priority_area_id == area.priority_area_id) & (ind.kind.isin(["crime", "est", "activity"]))
                      & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
@@ -560,8 +602,9 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             id=f"omrade-{area.priority_area_id}", section="Prioriterade områden i samverkansöverenskommelsen",
             title=" ".join(str(area.name).split()),
             description=("Indikatorerna som följer området enligt indikatorkartläggningen (data/agreements/indicators). "
-                         "Antal jämförs med samma kvartal året innan och de fyra senaste kvartalen med de fyra före "
-                         "(förändringssignal, se Anmälda brott); enkätandelar med föregående mätning."),
+                         "Antal jämförs med samma kvartal året innan och de fyra senaste kvartalen med de fyra före; "
+                         "enkätandelar med föregående mätning. Ett kvartal utan uppgifter visas som \"saknas\" och "
+                         "jämförs aldrig. " + family.note()),
             figure=figure, table=pd.DataFrame(rows),
             source="Samverkansöverenskommelsen; anmälda brott, EST, orosanmälningar, trygghetsmätning, aktivitetslogg",
             period=quarter_label(year, quarter), status="Preliminära uppgifter för senaste kvartalet.",
@@ -697,8 +740,9 @@ def _municipality_page(data: SiteData, code: str, name: str, out_dir: Path, poli
                        sources: list[dict]) -> tuple[dict, list[str], dict]:
     """Write one municipality's page and its Excel tables; returns (index entry, figure ids, totals)."""
     env = _env()
-    agreement, plan_blocks = agreement_blocks(data, code, policy)
-    blocks = with_revision_notes(plan_blocks + municipality_blocks(data, code, policy), data.revisions)
+    family = page_family(data, code, policy)  # every count comparison on the page, adjusted together
+    agreement, plan_blocks = agreement_blocks(data, code, policy, family)
+    blocks = with_revision_notes(plan_blocks + municipality_blocks(data, code, policy, family), data.revisions)
     sections: dict[str, list[Block]] = {}
     for b in blocks:
         sections.setdefault(b.section, []).append(b)

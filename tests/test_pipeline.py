@@ -78,8 +78,10 @@ def test_marts_agree_with_raw_rows(sample_home):
                       "AND item = 'unsafe_evening' AND area_code = ''").fetchone()
     assert row[0] == pytest.approx(expected, abs=1e-12)
     assert row[1] == len(resp)
-    half = 1.959964 * (expected * (1 - expected) / n_eff) ** 0.5
-    assert row[2] == pytest.approx(expected - half) and row[3] == pytest.approx(expected + half)
+    z2 = 1.959964 ** 2  # Wilson's score interval on the Kish effective n
+    centre = (expected + z2 / (2 * n_eff)) / (1 + z2 / n_eff)
+    half = 1.959964 * (expected * (1 - expected) / n_eff + z2 / (4 * n_eff ** 2)) ** 0.5 / (1 + z2 / n_eff)
+    assert row[2] == pytest.approx(centre - half) and row[3] == pytest.approx(centre + half)
     # unplaceable crimes keep counting for the municipality
     assert con.execute("SELECT sum(crimes) FROM marts.crime_by_quarter WHERE area_code = ''").fetchone()[0] > 0
 
@@ -118,7 +120,7 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
                                                     "oro-kvartal", "trygghet-trend",
                                                     "ntu-jamforelse"]
     # the honest-number signals (dashboards/STATISTICS.md) are on the page
-    assert "Förändringssignalen z = 2(√nu − √före)" in page and "per 100 000 invånare" in page
+    assert "Benjamini–Hochbergs metod" in page and "Spridning φ" in page and "per 100 000 invånare" in page
     assert 'id="oro-skal"' in page and "sekundär röjandekontroll" in page
     assert "säkerställd förändring" in page
     # Strängnäs's six priority areas with their indicators and the activity follow-up table

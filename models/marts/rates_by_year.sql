@@ -5,7 +5,9 @@
 -- rates; with only one of them, that one (population_basis says which). Years not yet covered by population data use
 -- the latest published year (population_basis 'senast kända <år>'), and carried-forward population years are not final.
 -- Small areas (mean population below ref.policy small_area_population) also get a 3-year average rate:
--- sum of counts over the year and the two before / sum of their denominators.
+-- sum of counts over the year and the two before / sum of their denominators, only when all three are complete
+-- years with a population (years_in_3y says how many there are).
+-- Concern reports: only reports about children 0–17 (ref.age_bands, scheme concern, max_age <= 17) are counted.
 -- A year is complete when the feed has data in all 12 months of it; partial years get no rate.
 with policy as (
     select try_cast(value as integer) as small_area_population from ref.policy where key = 'small_area_population'
@@ -26,7 +28,10 @@ years as (
     union all
     select municipality_code, '', year, sum(events), 'est' from marts.est_by_quarter group by municipality_code, year
     union all
-    select municipality_code, '', year, sum(reports), 'orosanmalningar' from marts.concern_by_quarter group by all
+    -- the numerator matches the denominator (children 0–17): reports about 18–20-year-olds are left out
+    select municipality_code, '', year, sum(reports), 'orosanmalningar' from marts.concern_by_quarter
+    where age_band in (select age_band from ref.age_bands where scheme = 'concern' and try_cast(max_age as integer) <= 17)
+    group by all
 ),
 
 coverage as (
@@ -91,9 +96,12 @@ select
     r.population_final and r.population_basis in ('medelfolkmängd', 'folkmängd 31 dec') as population_final,
     case when r.complete_year and r.denominator > 0 then r.n / r.denominator * r.per end as rate,
     r.denominator < p.small_area_population as small_area,
-    case when r.complete_year and r.denominator < p.small_area_population then
+    case when r.complete_year and r.denominator < p.small_area_population
+              and count(case when r.complete_year and r.denominator > 0 then 1 end) over w = 3 then
         sum(case when r.complete_year then r.n end) over w / sum(case when r.complete_year then r.denominator end) over w * r.per
-    end as rate_3y
+    end as rate_3y,
+    -- how many complete years the 3-year average would rest on (a page says so when fewer than three)
+    count(case when r.complete_year and r.denominator > 0 then 1 end) over w as years_in_3y
 from rated as r
 cross join policy as p
 window w as (partition by r.municipality_code, r.area_code, r.measure order by r.year range between 2 preceding and current row)
