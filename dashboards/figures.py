@@ -75,19 +75,23 @@ def make_area_year_figure(df: pd.DataFrame, value: str, title: str, y_title: str
 
 
 def make_suppressed_stacked_figure(df: pd.DataFrame, value: str, stack: str, title: str, y_title: str,
-                                   max_suppressed: int, label: str) -> go.Figure:
-    """Stacked bars per quarter where counts 1..max_suppressed are not drawn and read ``label`` in the hover."""
+                                   max_suppressed: int, label: str,
+                                   also_hidden: set[tuple[str, str]] | None = None) -> go.Figure:
+    """Stacked bars per quarter where counts 1..max_suppressed are not drawn and read ``label`` in the hover;
+    ``also_hidden``: (quarter label, stack value) cells hidden by the page's disclosure control (read "×")."""
+    also_hidden = also_hidden or set()
     quarters = all_quarters(df)
     data = with_quarter_labels(df)
     fig = go.Figure()
     for i, cat in enumerate(sorted(data[stack].unique())):
         part = data[data[stack] == cat].groupby("period")[value].sum().reindex(quarters)
         hidden = part.between(1, max_suppressed)
-        shown = part.mask(hidden)
+        secondary = pd.Series([(q, str(cat)) in also_hidden for q in quarters], index=part.index)
+        shown = part.mask(hidden | secondary)
         text = [label if h else "" for h in hidden]
         fig.add_bar(x=quarters, y=shown.tolist(), name=str(cat), marker_color=PALETTE[i % len(PALETTE)],
-                    customdata=[label if h else (f"{int(v):,}".replace(",", " ") if pd.notna(v) else "–")
-                                for h, v in zip(hidden, part)],
+                    customdata=[label if h else "×" if s2 else (f"{int(v):,}".replace(",", " ") if pd.notna(v) else "–")
+                                for h, s2, v in zip(hidden, secondary, part)],
                     text=text, textposition="none",
                     hovertemplate="%{x}<br>" + str(cat) + ": %{customdata}<extra></extra>")
     fig.update_layout(barmode="stack", yaxis_title=y_title, xaxis=dict(type="category", tickangle=-45))

@@ -183,17 +183,29 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
         period=agreement["period"], status="Preliminära uppgifter för senaste kvartalet.")]
     # headline figures with honest change signals (tested together with the indicators above)
     head = []
+    facts = []
     for label in headline:
         sig = family.get(("head", label))
-        head.append({"Mått": label,
-                     "Senaste fyra kvartalen": "saknas" if sig.missing is not None else fmt_int(sig.now),
-                     "Fyra kvartal före": "saknas" if sig.missing is not None else fmt_int(sig.before),
-                     "Förändring": sig.text(), "Spridning φ": family.dispersion(("head", label)).text()})
+        sensitive = label == "Orosanmälningar"
+        shown_now, shown_before = (("saknas", "saknas") if sig.missing is not None else
+                                   (site_mod._fmt_indicator("concern" if sensitive else "crime", sig.now, policy),
+                                    site_mod._fmt_indicator("concern" if sensitive else "crime", sig.before, policy)))
+        if sensitive and sig.missing is None:
+            concern = data.marts["concern_by_quarter"]
+            universe = site_mod.concern_universe(concern[concern.municipality_code == code])
+            for column, first, last, shown in (("Senaste fyra kvartalen", key - 3, key, shown_now),
+                                               ("Fyra kvartal före", key - 7, key - 4, shown_before)):
+                window = {(y, q) for y, q in universe[0] if first <= y * 4 + q <= last}
+                facts.append(site_mod.Fact("nyckeltal", "Nyckeltal", label, column,
+                                           site_mod.concern_cells(universe, window), shown, (len(head), column)))
+        head.append({"Mått": label, "Senaste fyra kvartalen": shown_now, "Fyra kvartal före": shown_before,
+                     "Förändring": sig.text(percent=not sensitive),
+                     "Spridning φ": family.dispersion(("head", label)).text()})
     if head:
         blocks.append(Block(id="nyckeltal", section="Samverkansöverenskommelsen", title="Nyckeltal",
                             description=family.note(),
                             figure=None, table=pd.DataFrame(head), source="Polisens export, EST, socialtjänsten",
-                            period=agreement["period"], status="Preliminära uppgifter."))
+                            period=agreement["period"], status="Preliminära uppgifter.", facts=facts))
     if follow is not None:
         blocks.append(follow)
     blocks += promise_blocks(data, code)
@@ -273,6 +285,7 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
         parts.append(("Medborgarlöften", _sections(promise_blocks(data, code))))
     all_blocks = site_mod.with_revision_notes([b for _, secs in parts for bl in secs.values() for b in bl],
                                               data.revisions)
+    site_mod.protect_blocks(all_blocks, policy, f"mötespaketet {folder.name}")  # the whole pack is one release
     excel = write_excel(all_blocks, tmp)
     env = _env()
     shutil.copy2(site_mod.STATIC / "site.css", tmp / "site.css")

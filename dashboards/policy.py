@@ -22,6 +22,7 @@ class Policy:
     min_base_for_percent: int = 20
     small_area_population: int = 5000
     confidence_z: float = 1.959964
+    disclosure_min_interval: int = 3  # a hidden number's feasible interval must be at least this wide
 
 
 def load_policy(path: Path = POLICY_FILE) -> Policy:
@@ -34,6 +35,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
         dispersion_floor=float(c.get("dispersion_floor", 1.0)), dispersion_default=float(c.get("dispersion_default", 2.0)),
         dispersion_min_df=int(c.get("dispersion_min_df", 6)), min_base_for_percent=int(c.get("min_base_for_percent", 20)),
         small_area_population=int(r.get("small_area_population", 5000)),
+        disclosure_min_interval=int(d.get("disclosure", {}).get("min_interval", 3)),
     )
 
 

@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from dashboards import figures
 from dashboards.format import fmt_date, fmt_int, fmt_number, fmt_percent, quarter_label
 from dashboards.policy import Policy
+from dashboards.disclosure import Fact, audit, protect
 from dashboards.signals import SignalFamily, page_family
 from dashboards.statistics import apply_mask, suppress, survey_change_se
 
@@ -57,6 +59,10 @@ class Block:
     # structured change per indicator (for rules applied elsewhere, e.g. the council's area status):
     # {"indicator_id", "kind", "direction": "up" | "down" | None, "higher_is_worse": bool}
     signals: list[dict] = field(default_factory=list)
+    # numbers published from a sensitive source, for the page-wide disclosure control (dashboards/disclosure.py)
+    facts: list = field(default_factory=list)
+    # redraws the figure when the disclosure control hid more cells: called with {(row label, column label)}
+    redraw: Callable | None = None
 
     def figure_html(self) -> str:
         if self.figure is None:
@@ -84,6 +90,7 @@ class SiteData:
     # reported crimes per municipality, area and quarter for every municipality (the quality page's coverage table;
     # ``marts`` may hold only the municipalities whose pages are being rebuilt)
     crime_coverage: pd.DataFrame | None = None
+    child_age_bands: list[str] = field(default_factory=list)  # concern age bands of children 0–17 (ref.age_bands)
 
 
 @dataclass
@@ -305,12 +312,34 @@ def _basis_note(rates: pd.DataFrame) -> str:
     return (" " + "; ".join(notes).capitalize() + ".") if notes else ""
 
 
+def concern_universe(concern: pd.DataFrame) -> tuple[list, list, list]:
+    """Every (quarter, age band, reason) a reader could suppose exists for a municipality: the cross product of the
+    quarters delivered, the age bands and the reasons seen. A combination without rows is still an unknown to the
+    reader (it is not published as structurally zero), so the auditor treats it as one."""
+    quarters = sorted({(int(y), int(q)) for y, q in zip(concern.year, concern.quarter)})
+    return quarters, sorted(set(concern.age_band)), sorted(set(concern.reason))
+
+
+def concern_cells(universe, quarters=None, ages=None, reasons=None) -> frozenset:
+    """The underlying concern-report cells (quarter × age band × reason) a published number sums."""
+    qs, age_bands, reason_list = universe
+    return frozenset(("oro", y, q, a, r) for (y, q) in qs if quarters is None or (y, q) in quarters
+                     for a in age_bands if ages is None or a in ages
+                     for r in reason_list if reasons is None or r in reasons)
+
+
+def _child_bands(data: SiteData) -> set[str]:
+    return {"0-12", "13-17"} if not data.child_age_bands else set(data.child_age_bands)
+
+
 def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     concern = data.marts["concern_by_quarter"]
     concern = concern[concern.municipality_code == code]
     if concern.empty:
         return []
     blocks = []
+    facts = []
+    universe = concern_universe(concern)
     by_age = concern.groupby(["year", "quarter", "age_band"], as_index=False)["reports"].sum()
     by_age["age_band"] = by_age["age_band"].map(lambda a: f"{a.replace('-', '–')} år")
     rates = data.marts["rates_by_year"]
@@ -318,18 +347,35 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     rate_text = ""
     if not rates.empty:
         r = rates.sort_values("year").iloc[-1]
-        rate_text = (f" {int(r.year)}: {fmt_int(r['count'])} anmälningar om barn 0–17 år, {fmt_number(r.rate, 1)} per 1 000 barn "
-                     f"0–17 år (medelfolkmängd {fmt_number(r.denominator, 0)} barn).")
+        rate_text = (f" {int(r.year)}: {fmt_int(r['count'])} anmälningar om barn 0–17 år, {fmt_number(r.rate, 1)} "
+                     f"per 1 000 barn 0–17 år (medelfolkmängd {fmt_number(r.denominator, 0)} barn).")
+        year_quarters = {(int(r.year), q) for q in (1, 2, 3, 4)}
+        facts.append(Fact("oro-kvartal", "Orosanmälningar per kvartal och åldersgrupp", f"beskrivningen, {int(r.year)}",
+                          "anmälningar om barn 0–17 år",
+                          concern_cells(universe, year_quarters, _child_bands(data)), fmt_int(r["count"])))
+    table = _quarter_table(by_age, "age_band", "reports", suppress=policy)
+    raw_age = {f"{a.replace('-', '–')} år": a for a in concern.age_band.unique()}
+    labels = figures.with_quarter_labels(by_age)[["period_key", "period", "year", "quarter"]].drop_duplicates()
+    by_label = {p: (int(y), int(q)) for p, y, q in zip(labels.period, labels.year, labels.quarter)}
+    for i, period in enumerate(table["Kvartal"]):
+        y, q = by_label[period]
+        for col in table.columns[1:]:
+            facts.append(Fact("oro-kvartal", "Orosanmälningar per kvartal och åldersgrupp", period, col,
+                              concern_cells(universe, {(y, q)}, {raw_age.get(col, col)}), str(table.iloc[i][col]),
+                              (i, col)))
     blocks.append(Block(
         id="oro-kvartal", section="Orosanmälningar", title="Orosanmälningar per kvartal och åldersgrupp",
         description=(f"Antal orosanmälningar (inte antal barn).{rate_text} Antal mellan 1 och "
-                     f"{policy.max_suppressed_count} visas som \"{policy.suppressed_label}\" och ritas inte ut."),
+                     f"{policy.max_suppressed_count} visas som \"{policy.suppressed_label}\" och ritas inte ut; "
+                     "\"×\" = dolt så att ett litet tal inte kan räknas ut från andra tal på sidan."),
         figure=figures.make_suppressed_stacked_figure(by_age, "reports", "age_band", "Orosanmälningar per kvartal",
                                                       "Antal anmälningar", policy.max_suppressed_count,
                                                       policy.suppressed_label),
-        table=_quarter_table(by_age, "age_band", "reports", suppress=policy),
-        source=FEED_LABELS["concern_reports"], period=_period_text(by_age),
-        status="Socialtjänstens registrering; uppgifter för senaste månaden kan kompletteras."))
+        table=table, source=FEED_LABELS["concern_reports"], period=_period_text(by_age),
+        status="Socialtjänstens registrering; uppgifter för senaste månaden kan kompletteras.", facts=facts,
+        redraw=lambda hidden: figures.make_suppressed_stacked_figure(
+            by_age, "reports", "age_band", "Orosanmälningar per kvartal", "Antal anmälningar",
+            policy.max_suppressed_count, policy.suppressed_label, also_hidden=hidden)))
     # reason × age band over the last four quarters, with primary and secondary suppression
     year, quarter = _last_quarter(concern)
     key_now = year * 4 + quarter
@@ -343,22 +389,55 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
         return policy.suppressed_label if 1 <= v <= policy.max_suppressed_count else fmt_int(v)
 
     shown["Totalt"] = [total_text(v) for v in row_tot]
+    reasons = list(shown.index)
+    ages = [c for c in grid.columns]
     shown.index = [data.concern_reason_labels.get(r, r) for r in shown.index]
     shown.columns = [f"{c.replace('-', '–')} år" if c != "Totalt" else c for c in shown.columns]
     table = shown.reset_index(names="Skäl")
     table = pd.concat([table, pd.DataFrame([{"Skäl": "Totalt", **{f"{c.replace('-', '–')} år": total_text(v)
                                                                    for c, v in col_tot.items()},
-                                             "Totalt": total_text(grid.values.sum())}])])
+                                             "Totalt": total_text(grid.values.sum())}])], ignore_index=True)
+    title = f"Orosanmälningar per skäl och åldersgrupp, {_quarter_span(key_now, 4)}"
+    skal_facts = []
+    window = {(y, q) for y, q in universe[0] if key_now - 4 < y * 4 + q <= key_now}
+    for i, reason in enumerate(reasons + [None]):
+        for j, age in enumerate(ages + [None]):
+            col = table.columns[1 + j]
+            cells = concern_cells(universe, window, None if age is None else {age},
+                                  None if reason is None else {reason})
+            skal_facts.append(Fact("oro-skal", title, str(table.iloc[i]["Skäl"]), col, cells,
+                                   str(table.iloc[i][col]), (i, col)))
     hidden = int(mask.values.sum())
     blocks.append(Block(
-        id="oro-skal", section="Orosanmälningar",
-        title=f"Orosanmälningar per skäl och åldersgrupp, {_quarter_span(key_now, 4)}",
+        id="oro-skal", section="Orosanmälningar", title=title,
         description=(f"\"{policy.suppressed_label}\" = 1–{policy.max_suppressed_count} anmälningar. \"×\" = dolt så att "
-                     "ett litet tal inte kan räknas ut från summorna (sekundär röjandekontroll). "
-                     f"{hidden} celler är dolda."),
+                     "ett litet tal inte kan räknas ut från summorna eller från andra tal på sidan (sekundär "
+                     f"röjandekontroll). {hidden} celler är dolda i tabellen själv."),
         figure=None, table=table, source=FEED_LABELS["concern_reports"], period=_quarter_span(key_now, 4),
-        status="Socialtjänstens registrering."))
+        status="Socialtjänstens registrering.", facts=skal_facts))
     return blocks
+
+
+def protect_blocks(blocks: list[Block], policy: Policy, page: str) -> int:
+    """Page-wide disclosure control: every sensitive number on the page (tables, figure values, prose) is audited
+    together; cells that would give a hidden number away are hidden too ("×"), figures redrawn, and the page is
+    refused (DisclosureError) if a hidden number can still be worked out. Returns how many cells were hidden."""
+    facts = [f for b in blocks for f in b.facts]
+    if not facts:
+        return 0
+    hidden = protect(facts, policy)
+    by_block: dict[str, set] = {}
+    for f in hidden:
+        block = next(b for b in blocks if b.id == f.block_id and f in b.facts)
+        row, col = f.position
+        old = str(block.table.iloc[row][col])
+        block.table.iat[row, block.table.columns.get_loc(col)] = re.sub(r"^(<\d+|[\d\u00a0 ]+)", "×", old, count=1)
+        by_block.setdefault(block.id, set()).add((f.row, f.column))
+    for b in blocks:
+        if b.id in by_block and b.redraw is not None:
+            b.figure = b.redraw(by_block[b.id])
+    audit(facts, policy, page)
+    return len(hidden)
 
 
 def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy) -> list[Block]:
@@ -551,6 +630,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
             continue
         rows = []
         signals = []
+        facts = []
         for d in defs.itertuples():
             series = ind[ind.indicator_id == d.indicator_id]
             if d.kind == "survey":
@@ -585,6 +665,10 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
                             "direction": None if not sig4.signal else ("up" if sig4.direction == "ökning" else "down"),
                             "higher_is_worse": bool(d.higher_is_worse)})
 
+            sensitive = d.kind == "concern"
+            if sensitive:
+                _concern_indicator_facts(data, code, ag.agreement_id, d.indicator_id, area, d.label, len(rows),
+                                         key_now, sig4, sigq, by_key, policy, facts)
             rows.append({"Indikator": d.label,
                          "Senaste": ("saknas" if sigq.missing is not None else
                                      f"{_fmt_indicator(d.kind, by_key.get(key_now, 0), policy)} ({quarter_label(year, quarter)})"),
@@ -592,8 +676,8 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
                                         f"{_fmt_indicator(d.kind, by_key.get(key_now - 4, 0), policy)} ({quarter_label(year - 1, quarter)})"),
                          "Senaste fyra kvartalen": "saknas" if sig4.missing is not None else _fmt_indicator(d.kind, sig4.now, policy),
                          "Fyra kvartal före": "saknas" if sig4.missing is not None else _fmt_indicator(d.kind, sig4.before, policy),
-                         "Förändring kvartal": sigq.text(),
-                         "Förändring": sig4.text(), "Varför": d.rationale})
+                         "Förändring kvartal": sigq.text(percent=not sensitive),
+                         "Förändring": sig4.text(percent=not sensitive), "Varför": d.rationale})
         counts = ind[(ind.priority_area_id == area.priority_area_id) & (ind.kind.isin(["crime", "est", "activity"]))
                      & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
         figure = (figures.make_indicator_trend_figure(counts, "Indikatorer per kvartal, senaste tre åren")
@@ -608,7 +692,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
             figure=figure, table=pd.DataFrame(rows),
             source="Samverkansöverenskommelsen; anmälda brott, EST, orosanmälningar, trygghetsmätning, aktivitetslogg",
             period=quarter_label(year, quarter), status="Preliminära uppgifter för senaste kvartalet.",
-            signals=signals))
+            signals=signals, facts=facts))
     follow = data.marts["followup"]
     follow = follow[(follow.document_id == ag.agreement_id) & (follow.grain == "tertial")
                     & (pd.to_datetime(follow.period_start).dt.year == year)]
@@ -632,6 +716,33 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
             figure=None, table=table, source="Aktivitetslogg; samverkansöverenskommelsens handlingsplan",
             period=f"{year}", status="Enligt aktivitetsloggen; aktiviteter som inte loggats räknas inte."))
     return info, blocks
+
+
+def _concern_indicator_facts(data: SiteData, code: str, agreement_id: str, indicator_id: str, area, label: str,
+                             row: int, key_now: int, sig4, sigq, by_key, policy: Policy, facts: list) -> None:
+    """The numbers a concern-report indicator row publishes, as facts for the page-wide disclosure control."""
+    imap = data.plan["indicator_map"]
+    dims = imap[(imap.agreement_id == agreement_id) & (imap.indicator_id == indicator_id)]
+    concern = data.marts["concern_by_quarter"]
+    universe = concern_universe(concern[concern.municipality_code == code])
+    reasons = set(dims[dims.dimension == "reason"].value) or None
+    ages = set(dims[dims.dimension == "age_band"].value) or None
+    title = " ".join(str(area.name).split())
+
+    def quarters(first: int, last: int) -> set:
+        return {(y, q) for y, q in universe[0] if first <= y * 4 + q <= last}
+
+    windows = []
+    if sigq.missing is None:
+        windows += [("Senaste", quarters(key_now, key_now), by_key.get(key_now, 0)),
+                    ("Jämförelse", quarters(key_now - 4, key_now - 4), by_key.get(key_now - 4, 0))]
+    if sig4.missing is None:
+        windows += [("Senaste fyra kvartalen", quarters(key_now - 3, key_now), sig4.now),
+                    ("Fyra kvartal före", quarters(key_now - 7, key_now - 4), sig4.before)]
+    for column, selected, value in windows:
+        facts.append(Fact(f"omrade-{area.priority_area_id}", title, label, column,
+                          concern_cells(universe, selected, ages, reasons),
+                          _fmt_indicator("concern", value, policy), (row, column)))
 
 
 def with_revision_notes(blocks: list[Block], revisions: pd.DataFrame) -> list[Block]:
@@ -746,9 +857,10 @@ def _municipality_page(data: SiteData, code: str, name: str, out_dir: Path, poli
     sections: dict[str, list[Block]] = {}
     for b in blocks:
         sections.setdefault(b.section, []).append(b)
+    file_name = f"lagesbild-{code}.html"
+    protect_blocks(blocks, policy, file_name)  # before anything is written: tables, Excel and figures alike
     excel = {b.id: f"data/{code}-{b.id}.xlsx" for b in blocks}
     _write_excel(blocks, out_dir / "data", prefix=f"{code}-")
-    file_name = f"lagesbild-{code}.html"
     html = env.get_template("municipality.html").render(
         title=f"Lägesbild {name}", municipality=name, code=code, sections=sections, published=published,
         agreement=agreement, excel=excel, sources=sources, plotly_js=PLOTLY_JS)

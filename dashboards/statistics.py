@@ -45,14 +45,15 @@ class ChangeSignal:
     def signal(self) -> bool:
         return self.label in (POSSIBLE, CLEAR)
 
-    def text(self) -> str:
-        """What a council member reads: the label, the direction, and a % only where the base allows it."""
+    def text(self, percent: bool = True) -> str:
+        """What a council member reads: the label, the direction, and a % only where the base allows it
+        (``percent=False`` for sensitive counts, where a percent could give a hidden count away)."""
         if self.missing is not None:
             return f"{MISSING} ({self.missing})"
         if self.label == NO_CHANGE:
             return NO_CHANGE
         pct = ""
-        if self.percent is not None:
+        if self.percent is not None and percent:
             pct = f" ({'+' if self.percent > 0 else '−'}{fmt_number(abs(self.percent), 0)}{NBSP}%)"
         return f"{self.label}: {self.direction}{pct}"
 

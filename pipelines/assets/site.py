@@ -72,6 +72,8 @@ def load_site_data(con, municipalities: set[str] | None = None) -> SiteData:
         series_breaks=read_reference("series_breaks"),
         revisions=con.execute("SELECT * FROM meta.revisions").df(),
         level3_to_level2={r["level3"]: r["level2"] for r in read_reference("crime_codes")},
+        child_age_bands=[r["age_band"] for r in read_reference("age_bands")
+                         if r["scheme"] == "concern" and r["max_age"] and int(r["max_age"]) <= 17],
         crime_coverage=con.execute("SELECT municipality_code, area_code, year, quarter, sum(crimes) AS crimes "
                                    "FROM marts.crime_by_quarter GROUP BY ALL").df(),
     )
