@@ -75,13 +75,15 @@ def render_analysis(path: Path) -> str | None:
     return MarkdownIt("commonmark", {"html": False}).render(path.read_text(encoding="utf-8"))
 
 
-def write_excel(blocks: list[Block], folder: Path) -> dict[str, str]:
+def write_excel(blocks: list[Block], folder: Path, policy: Policy) -> dict[str, str]:
     """One workbook per table, with exactly the shown (formatted, suppressed) values."""
+    from dashboards.excel import block_about, table_workbook
+
     folder.mkdir(parents=True, exist_ok=True)
     links = {}
     for b in blocks:
         name = f"{b.id}.xlsx"
-        b.table.to_excel(folder / name, index=False, sheet_name="Tabell")
+        (folder / name).write_bytes(table_workbook(b.table, block_about(b, policy)))
         links[b.id] = name
     return links
 
@@ -286,7 +288,7 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
     all_blocks = site_mod.with_revision_notes([b for _, secs in parts for bl in secs.values() for b in bl],
                                               data.revisions)
     site_mod.protect_blocks(all_blocks, policy, f"mötespaketet {folder.name}")  # the whole pack is one release
-    excel = write_excel(all_blocks, tmp)
+    excel = write_excel(all_blocks, tmp, policy)
     env = _env()
     shutil.copy2(site_mod.STATIC / "site.css", tmp / "site.css")
     title = f"{MEETINGS[meeting]} – {name} – {quarter_label(year, quarter)}"

@@ -768,15 +768,13 @@ def _sources_table(files: pd.DataFrame) -> list[dict]:
             for r in current.itertuples()]
 
 
-def _write_excel(blocks: list[Block], folder: Path, prefix: str = "") -> None:
+def _write_excel(blocks: list[Block], folder: Path, policy: Policy, prefix: str = "") -> None:
     """The shown table of every block (formatted and suppressed exactly as on the page) as an Excel file."""
-    import io
+    from dashboards.excel import block_about, table_workbook
 
     folder.mkdir(parents=True, exist_ok=True)
     for b in blocks:
-        buf = io.BytesIO()
-        b.table.to_excel(buf, index=False, sheet_name="Tabell")
-        _write(folder / f"{prefix}{b.id}.xlsx", buf.getvalue())
+        _write(folder / f"{prefix}{b.id}.xlsx", table_workbook(b.table, block_about(b, policy)))
 
 
 def list_packs(out_dir: Path) -> list[dict]:
@@ -860,7 +858,7 @@ def _municipality_page(data: SiteData, code: str, name: str, out_dir: Path, poli
     file_name = f"lagesbild-{code}.html"
     protect_blocks(blocks, policy, file_name)  # before anything is written: tables, Excel and figures alike
     excel = {b.id: f"data/{code}-{b.id}.xlsx" for b in blocks}
-    _write_excel(blocks, out_dir / "data", prefix=f"{code}-")
+    _write_excel(blocks, out_dir / "data", policy, prefix=f"{code}-")
     html = env.get_template("municipality.html").render(
         title=f"Lägesbild {name}", municipality=name, code=code, sections=sections, published=published,
         agreement=agreement, excel=excel, sources=sources, plotly_js=PLOTLY_JS)

@@ -135,7 +135,9 @@ def cmd_quarantine(args, home: Home) -> int:
     finally:
         con.close()
     if args.csv:
-        df.to_csv(args.csv, index=False, sep=";", encoding="utf-8-sig")
+        from dashboards.excel import write_csv
+
+        write_csv(df, args.csv)  # text that looks like a formula is written inert
         log.info("Skrev %d karantänrader till %s.", len(df), args.csv)
         return 0
     if args.json:

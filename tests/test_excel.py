@@ -1,0 +1,58 @@
+"""The one Excel writer: numbers as numbers, text never a formula, a sheet saying what the table is; the CSV export
+neutralises formula-looking text. Expected cell values are written out by hand."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from dashboards.excel import as_number, dangerous, safe_csv_value, table_workbook, write_csv
+
+ATTACKS = ["=HYPERLINK(\"http://x\",\"klicka\")", "+1+1", "-2+3", "@SUM(A1)", "  =1+1", "\t=1+1", "\r=1"]
+
+
+@pytest.mark.parametrize("text", ATTACKS)
+def test_formula_looking_text_is_dangerous(text):
+    assert dangerous(text)
+
+
+@pytest.mark.parametrize("text", ["Hedersrelaterat", "a=b", "1 234", "<5", "×", "saknas", "e-post@x.se"])
+def test_ordinary_text_is_not(text):
+    assert not dangerous(text)
+
+
+@pytest.mark.parametrize("text,value,fmt", [
+    ("1 234", 1234, "#,##0"), ("12", 12, "#,##0"), ("12,5", 12.5, "#,##0.0"), ("−51", -51, "#,##0"),
+    ("36 %", 0.36, "0%"), ("4,5\u00a0%", 0.045, "0.0%"), ("1\u00a0234\u00a0567", 1234567, "#,##0"),
+])
+def test_swedish_numbers_become_numbers(text, value, fmt):
+    got = as_number(text)
+    assert got[0] == pytest.approx(value) and got[1] == fmt
+
+
+@pytest.mark.parametrize("text", ["<5", "×", "saknas", "0486", "kv. 3 2026", "12 (kv. 3 2026)", "1 23"])
+def test_other_cells_stay_text(text):
+    assert as_number(text) is None
+
+
+def test_workbook_cells_and_about_sheet():
+    table = pd.DataFrame({"Plats": ["=HYPERLINK(\"http://evil\",\"x\")", "Torget"], "År": ["2025", "2026"],
+                          "Antal": ["1 234", "<5"], "Andel": ["36 %", "saknas"]})
+    wb = load_workbook(io.BytesIO(table_workbook(table, {"Källa": "EST", "Period": "2026"})))
+    ws = wb["Tabell"]
+    assert ws["A2"].value == "=HYPERLINK(\"http://evil\",\"x\")" and ws["A2"].data_type == "s"  # text, not formula
+    assert ws["B2"].value == 2025 and ws["B2"].number_format == "0"
+    assert ws["C2"].value == 1234 and ws["C3"].value == "<5"
+    assert ws["D2"].value == pytest.approx(0.36) and ws["D3"].value == "saknas"
+    about = wb["Om tabellen"]
+    assert (about["A1"].value, about["B1"].value, about["A2"].value) == ("Källa", "EST", "Period")
+
+
+def test_csv_export_neutralises_formulas(tmp_path):
+    df = pd.DataFrame({"raw_value": ["=HYPERLINK(\"x\")", "12", " @SUM(1)"], "row": [1, 2, 3]})
+    write_csv(df, tmp_path / "q.csv")
+    text = (tmp_path / "q.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "' @SUM(1)" in text and "\n12;2" in text.replace('"', "")
+    assert safe_csv_value(5) == 5
