@@ -67,7 +67,7 @@ def make_area_year_figure(df: pd.DataFrame, value: str, title: str, y_title: str
         custom = part[rate].tolist() if rate else None
         hover = "%{x}, " + str(year) + ": %{y:,.0f}"
         if rate:
-            hover += "<br>per 1 000 invånare: %{customdata:,.1f}"
+            hover += "<br>per 100 000 invånare: %{customdata:,.0f}"
         fig.add_bar(x=areas, y=part[value].tolist(), name=str(year), customdata=custom,
                     marker_color=PALETTE[i % len(PALETTE)], hovertemplate=hover + "<extra></extra>")
     fig.update_layout(barmode="group", yaxis_title=y_title, xaxis=dict(type="category"))

@@ -197,7 +197,10 @@ def crime_tests(data, code: str, family: SignalFamily, key_now: int) -> None:
         if window.sum() == 0:
             continue
         add_window_test(family, ("crime", category), series, covered, key_now, 4, "crime", pop)
-    add_window_test(family, ("crime", None), keyed.groupby("key")["crimes"].sum(), covered, key_now, 4, "crime", pop)
+    total = keyed.groupby("key")["crimes"].sum()
+    add_window_test(family, ("crime", None), total, covered, key_now, 4, "crime", pop)
+    # year to date: quarters 1..q of this year against the same quarters a year earlier
+    add_window_test(family, ("crime_ytd", None), total, covered, key_now, (key_now - 1) % 4 + 1, "crime", pop, lag=4)
 
 
 def indicator_tests(data, code: str, agreement_id: str, family: SignalFamily, key_now: int) -> None:

@@ -168,16 +168,65 @@ def _quarter_span(key_end: int, quarters: int) -> str:
     return f"{quarter_label((first - 1) // 4, (first - 1) % 4 + 1)} – {quarter_label((key_end - 1) // 4, (key_end - 1) % 4 + 1)}"
 
 
-def _breaks_in(data: SiteData, categories: set[str], quarters: list[str]) -> list[tuple[str, str]]:
-    """Series breaks (data/reference/series_breaks.csv) whose crime category is drawn, at their quarter."""
+def _breaks_in(data: SiteData, categories: set[str] | None, quarters: list[str]) -> list[tuple[str, str]]:
+    """Series breaks (data/reference/series_breaks.csv) inside the quarters drawn, for charts whose series include
+    the break's crime category (``categories`` as level-2 names; None = every category, e.g. a total)."""
     out = []
     level2_of = data.level3_to_level2
     for b in data.series_breaks:
         d = pd.Timestamp(b["date"])
         label = quarter_label(d.year, (d.month - 1) // 3 + 1)
-        if label in quarters and level2_of.get(b["level3"]) in categories:
+        if label in quarters and quarters.index(label) > 0 and (
+                categories is None or level2_of.get(b["level3"]) in categories or b["level3"] in categories):
             out.append((label, f"Lagändring: {b['level3'].lower()}"))
     return out
+
+
+def _year_breaks(data: SiteData, years: list[int]) -> list[tuple[str, str]]:
+    """Series breaks inside a yearly series of total crime (every category is included): a break crosses the
+    series when there are data both before and after its date; it is marked at the first year it touches."""
+    out = []
+    if not years:
+        return out
+    start, end = pd.Timestamp(min(years), 1, 1), pd.Timestamp(max(years), 12, 31)
+    for b in data.series_breaks:
+        d = pd.Timestamp(b["date"])
+        if start < d <= end:
+            out.append((str(d.year), f"Lagändring: {b['level3'].lower()}"))
+    return out
+
+
+def _breaks_text(breaks: list[tuple[str, str]]) -> str:
+    if not breaks:
+        return ""
+    return (" Serien bryts av lagändringar (" + "; ".join(f"{t.removeprefix('Lagändring: ')} {p}" for p, t in breaks)
+            + "): jämför inte över brytpunkten utan att ta hänsyn till det.")
+
+
+def _bra_status(data: SiteData, code: str, years: list[int]) -> str:
+    """Preliminary or final, per year, as Brå's own files say (bra_stats); never assumed."""
+    status = data.marts.get("bra_status_by_year", pd.DataFrame())
+    known = status[(status.municipality_code == code) & status.year.isin(years)] if not status.empty else status
+    if known.empty:
+        return ("Brås officiella statistik. Om uppgifterna är preliminära eller slutliga framgår inte av de inlästa "
+                "filerna (se Brås publicering).")
+    prelim = sorted(int(y) for y, p in zip(known.year, known.preliminary) if p)
+    final = sorted(int(y) for y, p in zip(known.year, known.preliminary) if not p)
+    parts = []
+    if final:
+        parts.append(f"slutlig för {_years_text(final)}")
+    if prelim:
+        parts.append(f"preliminär för {_years_text(prelim)}")
+    unknown = sorted(set(years) - set(prelim) - set(final))
+    if unknown:
+        parts.append(f"status okänd för {_years_text(unknown)}")
+    return "Brås officiella statistik: " + ", ".join(parts) + " (enligt Brås fil)."
+
+
+def _years_text(years: list[int]) -> str:
+    if len(years) > 2 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}–{years[-1]}"
+    return ", ".join(map(str, years))
 
 
 def _geography_order(df: pd.DataFrame, code: str) -> pd.DataFrame:
@@ -199,7 +248,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
     fig = figures.make_quarterly_stacked_figure(counted, "crimes", "category", "Anmälda brott per kvartal",
                                                 "Antal anmälda brott")
     quarters = figures.all_quarters(counted)
-    breaks = _breaks_in(data, set(top["category"]), quarters)
+    breaks = _breaks_in(data, set(counted["category"]), quarters)  # every category drawn, "övriga" included
     figures.add_series_breaks(fig, breaks)
     year, quarter = _last_quarter(counted)
     family = family or page_family(data, code, policy)
@@ -238,10 +287,15 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
                                                  label_before: fmt_int(total.before), "Förändring": total.text(),
                                                  "Spridning φ": family.dispersion(("crime", None)).text()}])])
         flagged = [c for c, sg in zip(cats, sigs) if sg.signal]
+        ytd = family.get(("crime_ytd", None))
+        ytd_span = f"kv. 1–{quarter} {year}" if quarter > 1 else quarter_label(year, 1)
+        ytd_text = (f"Hittills i år ({ytd_span}): {fmt_int(ytd.now)} anmälda brott mot {fmt_int(ytd.before)} samma "
+                    f"period {year - 1}, {ytd.text()}. " if ytd.missing is None else
+                    f"Hittills i år ({ytd_span}): ingen jämförelse, {ytd.text()}. ")
         blocks.append(Block(
             id="brott-forandring", section="Anmälda brott",
-            title="Senaste fyra kvartalen jämfört med de fyra kvartalen före",
-            description=(f"Totalt {fmt_int(total.now)} anmälda brott, {total.text()}. "
+            title="Senaste fyra kvartalen (rullande tolv månader) jämfört med de fyra kvartalen före",
+            description=(f"Rullande tolv månader: totalt {fmt_int(total.now)} anmälda brott, {total.text()}. " + ytd_text
                          + (f"Signal för: {', '.join(flagged)}. " if flagged else "Ingen kategori visar en säker förändring. ")
                          + "Spridning φ: hur mycket serien varierar utöver slumpen (1 = som Poisson), skattat ur "
                          "kvartalen före med år och årstid. " + family.note()),
@@ -256,14 +310,22 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
         rates.loc[rates.area_code == "", "area_name"] = "Hela kommunen"
         shown = rates.assign(per_1000=rates.rate / 100)
         tab = rates.sort_values(["area_code", "year"])
+        year_breaks = _year_breaks(data, sorted(int(y) for y in rates.year.unique()))
+        whole = dict(zip(rates.loc[rates.area_code == "", "year"], rates.loc[rates.area_code == "", "rate"]))
+        few_residents = sorted({n for n, y, r, a in zip(rates.area_name, rates.year, rates.rate, rates.area_code)
+                                if a != "" and pd.notna(r) and whole.get(y) and r > 3 * whole[y]})
         blocks.append(Block(
-            id="brott-omrade", section="Anmälda brott", title="Anmälda brott per 100 000 invånare, per kommundel och år",
-            description=("Antal brott per 100 000 invånare (medelfolkmängd under året, som Brå räknar). Kommundelar "
-                         f"med färre än {fmt_int(policy.small_area_population)} invånare redovisas också som "
-                         "treårsmedelvärde, eftersom enskilda år varierar mycket. Brott som inte kan platsbestämmas "
-                         "ingår bara i hela kommunen. Bara hela år redovisas."),
-            figure=figures.make_area_year_figure(rates.rename(columns={"rate": "rate_value"}), "rate_value",
-                                                 "Anmälda brott per 100 000 invånare", "Per 100 000 invånare"),
+            id="brott-omrade", section="Anmälda brott", title="Anmälda brott per kommundel och år, antal och per 100 000 invånare",
+            description=("Diagrammet visar antal brott per kommundel (brottsplatsen); antal per 100 000 invånare står i "
+                         "tabellen och när man pekar på en stapel. Talen per invånare räknas på de boende "
+                         "(medelfolkmängd under året, som Brå räknar): i områden med få boende och många besökare, "
+                         "som centrum och köpcentrum, blir de mycket höga utan att de boende är mer utsatta"
+                         + (f" ({', '.join(few_residents)} har mer än tre gånger kommunens tal)" if few_residents else "")
+                         + f". Kommundelar med färre än {fmt_int(policy.small_area_population)} invånare redovisas "
+                         "också som treårsmedelvärde, eftersom enskilda år varierar mycket. Brott som inte kan "
+                         "platsbestämmas ingår bara i hela kommunen. Bara hela år redovisas." + _breaks_text(year_breaks)),
+            figure=figures.make_area_year_figure(rates, "count", "Anmälda brott per kommundel och år",
+                                                 "Antal anmälda brott", rate="rate"),
             table=pd.DataFrame({"Område": tab.area_name, "År": tab.year.astype(str),
                                 "Antal brott": [fmt_int(v) for v in tab["count"]],
                                 "Per 100 000 inv.": [fmt_number(v, 0) for v in tab.rate],
@@ -285,14 +347,16 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
             id="jamforelse", section="Anmälda brott", title="Jämfört med länet och riket (Brås officiella statistik)",
             description=("Anmälda brott per 100 000 invånare enligt Brås indikatorer för kommuners lägesbild. "
                          "Brå räknar brott i den kommun där brottet begicks; talen skiljer sig därför från polisens "
-                         "export ovan."),
-            figure=figures.make_geography_comparison_figure(comp_geo, "per_100k", "Anmälda brott per 100 000 invånare",
-                                                            "Per 100 000 invånare"),
+                         "export ovan." + _breaks_text(_year_breaks(data, sorted(int(y) for y in comp_geo.year.unique())))),
+            figure=figures.add_series_breaks(
+                figures.make_geography_comparison_figure(comp_geo, "per_100k", "Anmälda brott per 100 000 invånare",
+                                                         "Per 100 000 invånare"),
+                _year_breaks(data, sorted(int(y) for y in comp_geo.year.unique()))),
             table=pd.DataFrame({"Geografi": comp_geo.geography_name, "År": comp_geo.year.astype(str),
                                 "Antal": [fmt_int(v) for v in comp_geo.crimes],
                                 "Per 100 000 inv.": [fmt_int(v) for v in comp_geo.per_100k]}),
             source=FEED_LABELS["bra_indicators"], period=f"{int(comp_geo.year.min())}–{int(comp_geo.year.max())}",
-            status="Brås officiella statistik (slutlig för avslutade år)."))
+            status=_bra_status(data, code, sorted(int(y) for y in comp_geo.year.unique()))))
     return blocks
 
 
@@ -682,13 +746,19 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
                      & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
         figure = (figures.make_indicator_trend_figure(counts, "Indikatorer per kvartal, senaste tre åren")
                   if not counts.empty else None)
+        area_breaks = []
+        if figure is not None:
+            mapped = imap[(imap.agreement_id == ag.agreement_id) & (imap.priority_area_id == area.priority_area_id)
+                          & imap.dimension.isin(["level2", "level3"])]
+            area_breaks = _breaks_in(data, set(mapped.value), figures.all_quarters(counts))
+            figures.add_series_breaks(figure, area_breaks)
         blocks.append(Block(
             id=f"omrade-{area.priority_area_id}", section="Prioriterade områden i samverkansöverenskommelsen",
             title=" ".join(str(area.name).split()),
             description=("Indikatorerna som följer området enligt indikatorkartläggningen (data/agreements/indicators). "
                          "Antal jämförs med samma kvartal året innan och de fyra senaste kvartalen med de fyra före; "
                          "enkätandelar med föregående mätning. Ett kvartal utan uppgifter visas som \"saknas\" och "
-                         "jämförs aldrig. " + family.note()),
+                         "jämförs aldrig. " + family.note() + _breaks_text(area_breaks)),
             figure=figure, table=pd.DataFrame(rows),
             source="Samverkansöverenskommelsen; anmälda brott, EST, orosanmälningar, trygghetsmätning, aktivitetslogg",
             period=quarter_label(year, quarter), status="Preliminära uppgifter för senaste kvartalet.",
