@@ -70,9 +70,12 @@ def until_period(data: SiteData, year: int, quarter: int) -> SiteData:
 
 
 def render_analysis(path: Path) -> str | None:
+    """The coordinator's Markdown, raw HTML disabled and personnummer masked (it is typed text like any input)."""
+    from sources.privacy import mask_text
+
     if not path.exists():
         return None
-    return MarkdownIt("commonmark", {"html": False}).render(path.read_text(encoding="utf-8"))
+    return MarkdownIt("commonmark", {"html": False}).render(mask_text(path.read_text(encoding="utf-8")))
 
 
 def write_excel(blocks: list[Block], folder: Path, policy: Policy) -> dict[str, str]:

@@ -22,17 +22,28 @@ import duckdb
 import pandas as pd
 
 from sources.contract import Contract, Profile, all_feeds, coerce, load_contract, load_profiles
-from sources.privacy import find_personnummer
+from sources.privacy import _CANDIDATE, find_personnummer, mask_text, screen_frame
 from sources.readers import FileRejected, RawTable, iter_file
 from sources.db import run, run_many, scalar
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".parquet", ".gz")
 # Column headers that identify a person: never accepted in an aggregate-only feed.
 IDENTIFYING_HEADER = re.compile(
-    r"(person\s*-?nr|personnummer|personnr|\bpnr\b|ssn|födelsedatum|fodelsedatum|förnamn|efternamn|"
-    r"\bnamn\b|\bname\b|klient|barn\s*-?id|person\s*-?id|individ|ärende\s*-?id|arende\s*-?id)", re.IGNORECASE)
+    r"(pers(on)?\.?\s*-?\s*nr|personnummer|personnr|\bp\.?\s*-?\s*nr\b|\bpnr\b|ssn|födelse(datum|nummer|nr)|"
+    r"fodelse(datum|nummer|nr)|förnamn|efternamn|\bnamn\b|\bname\b|klient|barn(ets)?\s*-?\s*id|person\s*-?id|"
+    r"\bperson\b|individ|ärende\s*-?\s*(id|nr|nummer)|arende\s*-?\s*(id|nr|nummer)|\bärendenr\b|\bid\b|"
+    r"löpnummer|lopnummer|löpnr|\belev|\bdnr\b|diarienummer|diarienr|identitet|samordningsnummer)", re.IGNORECASE)
 
 Progress = Callable[[str], None]
+
+
+class ConservationError(RuntimeError):
+    """Rows read != rows loaded + rows quarantined: a bug, never a data problem; the file is rolled back."""
+
+
+def display_name(path: Path) -> str:
+    """A file's name as stored and shown: personnummer in a file name are masked too."""
+    return mask_text(Path(path).name)
 MAX_PROFILES_IN_MESSAGE = 3
 
 STATUS_LABELS = {"loaded": "inläst", "already_loaded": "redan inläst", "replaced": "ersatt av nyare fil",
@@ -195,8 +206,8 @@ def _check_aggregate_only(path: Path, table: RawTable, contract: Contract) -> No
                                "personuppgifter. Filen har inte lästs in.", column=h)
     for h in table.headers:
         col = table.frame[h].astype("string").fillna("")
-        hits = col.str.contains(r"\d{6}[-+]?\d{4}", regex=True)
-        for idx in col.index[hits][:50]:
+        hits = col.str.contains(_CANDIDATE, regex=True).fillna(False).astype(bool)
+        for idx in col.index[hits][:200]:
             if find_personnummer(str(col.loc[idx])):
                 raise FileRejected(path, "filen innehåller personnummer. Flödet tar bara emot aggregat.",
                                    "Ta bort personuppgifterna och exportera en sammanställning. Filen har inte "
@@ -231,7 +242,7 @@ def _now() -> datetime:
 def _record_rejection(con, path: Path, sha: str, feed: str | None, exc: FileRejected) -> IngestResult:
     run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
     run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, NULL, NULL, ?, 'rejected', 0, 0, 0, 0, ?, NULL)",
-                [sha, str(path), path.name, feed, _now(), str(exc)])
+                [sha, str(path), display_name(path), feed, _now(), str(exc)])
     return IngestResult(path=str(path), sha256=sha, feed=feed, profile=None, status="rejected", message=str(exc))
 
 
@@ -257,10 +268,10 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
     if prior:
         same_path = [p for p in prior if p[0] == str(path)]
         first = prior[0]
-        msg = f"samma innehåll (sha256) som {Path(first[0]).name} är redan inläst; inget ändrades."
+        msg = f"samma innehåll (sha256) som {mask_text(Path(first[0]).name)} är redan inläst; inget ändrades."
         if not same_path:
             run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, NULL, NULL, ?, 'already_loaded', 0, 0, 0, 0, ?, NULL)",
-                        [sha, str(path), path.name, first[2], _now(), msg])
+                        [sha, str(path), display_name(path), first[2], _now(), msg])
         return IngestResult(path=str(path), sha256=sha, feed=first[2], profile=None, status="already_loaded",
                             message=msg)
     cands = _candidates(feed, profile)
@@ -302,7 +313,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
             left = scalar(con, f"SELECT count(*) FROM raw.{q(feed_name)} WHERE _sha256 = ?", [old])
             if left == 0:
                 run(con, "UPDATE meta.files SET status = 'replaced', message = ? WHERE sha256 = ? "
-                         "AND status = 'loaded'", [f"ersatt av {path.name}", old])
+                         "AND status = 'loaded'", [f"ersatt av {display_name(path)}", old])
         message = ""
         if totals["quarantined"]:
             message = f"{totals['quarantined']} av {totals['read']} rader i karantän (se lagesbild quarantine)."
@@ -312,7 +323,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
         info["mapping"] = mapping
         run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
         run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
-                    [sha, str(path), path.name, feed_name, prof.name, table.format, now, totals["read"],
+                    [sha, str(path), display_name(path), feed_name, prof.name, table.format, now, totals["read"],
                      totals["loaded"], totals["quarantined"], totals["masked"], message,
                      json.dumps(info, ensure_ascii=False)])
         con.commit()
@@ -347,11 +358,16 @@ def _chain_first(first: RawTable, rest: Iterable[RawTable]) -> Iterable[RawTable
 def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, prof: Profile, mapping: dict,
                 now: datetime, totals: dict) -> set[str]:
     """Coerce one chunk and insert it (inside the file's transaction); returns the files whose rows it replaced."""
-    frame, row_numbers = prof.reshape(table.frame, table.row_numbers)
+    screened, masked_at_door = screen_frame(table.frame)  # every text value, every column, before anything else
+    totals["masked"] += masked_at_door
+    frame, row_numbers = prof.reshape(screened, table.row_numbers)
     canonical = prof.canonical_frame(frame, mapping)
     coerced = coerce(canonical, row_numbers, contract, prof)
     rows_read = len(frame)  # for a wide file: one row per (file row, period column)
-    assert rows_read == len(coerced.rows) + coerced.quarantined_rows, "row conservation violated"
+    if rows_read != len(coerced.rows) + coerced.quarantined_rows:  # an explicit check: `python -O` keeps it
+        raise ConservationError(f"{display_name(path)}: {rows_read} rader lästes men {len(coerced.rows)} lästes in "
+                                f"och {coerced.quarantined_rows} lades i karantän. Inget av filen har sparats; "
+                                "rapportera felet till den som förvaltar lägesbild.")
     rows = coerced.rows
     rows.insert(0, "_sha256", sha)
     rows.insert(2, "_scope", scope_keys(rows, contract) if len(rows) else pd.Series([], dtype="string"))
@@ -386,7 +402,7 @@ def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, 
     if len(coerced.quarantine):
         qf = coerced.quarantine.rename(columns={"_row": "row_number", "column": "column_name"})
         qf.insert(0, "sha256", sha)
-        qf.insert(1, "file_name", path.name)
+        qf.insert(1, "file_name", display_name(path))
         qf.insert(2, "feed", feed_name)
         con.register("_quarantine", qf)
         try:
@@ -411,7 +427,8 @@ def _dedupe_across_chunks(con, path: Path, sha: str, contract: Contract, totals:
     if not dups:
         return 0
     run_many(con, "INSERT INTO meta.quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", [
-        [sha, path.name, contract.feed, r[0], ",".join(contract.natural_key), " | ".join(str(v) for v in r[1:-1]),
+        [sha, display_name(path), contract.feed, r[0], ",".join(contract.natural_key),
+         mask_text(" | ".join(str(v) for v in r[1:-1])),
          f"dubblett: samma nyckel ({', '.join(contract.natural_key)}) som rad {r[-1]}"] for r in dups])
     rows = pd.DataFrame({"_row": [r[0] for r in dups]})
     con.register("_dup_rows", rows)

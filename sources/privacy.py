@@ -1,17 +1,35 @@
 """Personal data at the door: Swedish personal identity numbers (personnummer, samordningsnummer).
 
-A candidate is 10 or 12 digits, optionally with ``-`` or ``+`` before the last four, whose Luhn checksum
-(over the 10-digit form) is valid and whose month is 01–12 (day 01–31, or 61–91 for samordningsnummer).
-Free-text fields are masked before storage; the count of masked numbers is recorded per file.
+A candidate is a date of birth (YYMMDD or YYYYMMDD) followed by four digits, in the spellings people type: with or
+without a separator before the last four (hyphen, en dash, em dash, U+2212 minus, plus, spaces around it), with
+spaces, non-breaking spaces or hyphens between the digit pairs ("19 85 03 12 – 12 34", "1985-03-12-1234",
+"850312 - 1234"). It is a personnummer when
+
+* its month is 01–12 and its day is a real day of that month (29 February only in leap years when the century is
+  known), or that day + 60 (samordningsnummer), and
+* the Luhn checksum over the ten digits YYMMDDNNNN holds.
+
+A checksum-invalid number or an impossible date is not a personnummer (and is left as it is).
+Every text value is screened before storage (``screen_frame``); the count of masked numbers is recorded per file.
 """
 from __future__ import annotations
 
+import calendar
 import re
 
 import pandas as pd
 
-PNR_PATTERN = re.compile(r"(?<![\d])(\d{2})?(\d{2})(\d{2})(\d{2})[-+ ]?(\d{4})(?![\d])")
-_CANDIDATE = r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)"
+_S = r"[ \u00a0\u2009\u202f]"                   # spaces people type between digit groups
+_SEP = r"[-\u2010\u2011\u2012\u2013\u2014\u2212+]"  # hyphens, dashes, minus, plus
+PNR_PATTERN = re.compile(
+    rf"(?<![\d])"
+    rf"(?:(\d{{2}}){_S}?)?"                     # century (optional)
+    rf"(\d{{2}})(?:{_S}|{_SEP})?(\d{{2}})(?:{_S}|{_SEP})?(\d{{2}})"   # YY MM DD, maybe separated
+    rf"{_S}*{_SEP}?{_S}*"                        # separator before the last four
+    rf"(\d{{2}}){_S}?(\d{{2}})"                  # the last four, maybe split in pairs
+    rf"(?![\d])")
+# a quick vectorised pre-filter: at least ten digits with only separators between them
+_CANDIDATE = r"\d(?:[\d \u00a0\u2009\u202f\-\u2010-\u2014\u2212+]*\d){9,}"
 MASK = "[personnummer borttaget]"
 
 
@@ -23,14 +41,26 @@ def luhn_ok(ten_digits: str) -> bool:
     return total % 10 == 0
 
 
-def _is_pnr(m: re.Match) -> bool:
-    century, yy, mm, dd, last = m.groups()
+def valid_date(century: str | None, yy: str, mm: str, dd: str) -> bool:
+    """Is (century)yy-mm-dd a real date of birth? A samordningsnummer adds 60 to the day."""
     if century is not None and century not in ("18", "19", "20"):
         return False
     month, day = int(mm), int(dd)
-    if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):
+    if day > 60:
+        day -= 60
+    if not 1 <= month <= 12 or day < 1:
         return False
-    return luhn_ok(yy + mm + dd + last)
+    if century is not None:
+        last = calendar.monthrange(int(century + yy), month)[1]
+    else:  # without the century, 29 February is possible in a leap year of either century
+        last = calendar.monthrange(2000 + int(yy), month)[1] if month == 2 and int(yy) % 4 == 0 else \
+            calendar.monthrange(2001, month)[1]
+    return day <= last
+
+
+def _is_pnr(m: re.Match) -> bool:
+    century, yy, mm, dd, l1, l2 = m.groups()
+    return valid_date(century, yy, mm, dd) and luhn_ok(yy + mm + dd + l1 + l2)
 
 
 def find_personnummer(text: str) -> list[str]:
@@ -50,9 +80,13 @@ def mask_personnummer(text: str) -> tuple[str, int]:
     return PNR_PATTERN.sub(repl, text), count
 
 
+def mask_text(text: str) -> str:
+    return mask_personnummer(text)[0]
+
+
 def mask_personnummer_series(s: pd.Series) -> tuple[pd.Series, int]:
     """Mask every personal identity number in a string series; returns (masked series, count)."""
-    candidates = s.str.contains(_CANDIDATE, regex=True).fillna(False).astype(bool)
+    candidates = s.astype("string").str.contains(_CANDIDATE, regex=True).fillna(False).astype(bool)
     if not candidates.any():
         return s, 0
     out = s.copy()
@@ -61,4 +95,19 @@ def mask_personnummer_series(s: pd.Series) -> tuple[pd.Series, int]:
         masked, n = mask_personnummer(str(s.loc[idx]))
         out.loc[idx] = masked
         total += n
+    return out, total
+
+
+def screen_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Every text value of a raw table screened at the door: personnummer masked in every column (not only free
+    text), so nothing unmasked reaches the warehouse, quarantine, pages, Excel or PDF. Returns (frame, count)."""
+    total = 0
+    out = frame
+    for col in frame.columns:
+        masked, n = mask_personnummer_series(frame[col])
+        if n:
+            if out is frame:
+                out = frame.copy()
+            out[col] = masked
+            total += n
     return out, total

@@ -35,7 +35,9 @@ class FileRejected(Exception):
             where += f", rad {row}"
         if column is not None:
             where += f", kolumn \"{column}\""
-        super().__init__(f"{Path(self.path).name}{where}: {what} Åtgärd: {fix}")
+        from sources.privacy import mask_text  # the message is shown and stored: no personnummer in it, ever
+
+        super().__init__(mask_text(f"{Path(self.path).name}{where}: {what} Åtgärd: {fix}"))
 
 
 @dataclass

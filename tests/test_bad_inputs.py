@@ -11,7 +11,7 @@ import pytest
 
 from sources.ingest import ensure_schema, ingest_file
 from tests.conftest import table_counts
-from tests.corpus.bad_inputs import CASES, write_case
+from tests.corpus.bad_inputs import CASES, ID_HEADERS, PNR_SPELLINGS, write_case
 
 EXPECTED = {
     'empty': 'tom.csv: filen är tom. Åtgärd: Exportera filen på nytt från källsystemet.',
@@ -30,6 +30,15 @@ EXPECTED = {
     'identifying_column': 'oro.csv, kolumn "Personnummer": filen har kolumnen "Personnummer", som pekar ut enskilda personer. Flödet concern_reports tar bara emot sammanräknade antal (aggregat). Åtgärd: Exportera en sammanställning per månad, åldersgrupp och skäl utan id- eller personuppgifter. Filen har inte lästs in.',
     'personnummer_in_cell': 'oro.csv, rad 2, kolumn "Kommentar": filen innehåller personnummer. Flödet tar bara emot aggregat. Åtgärd: Ta bort personuppgifterna och exportera en sammanställning. Filen har inte lästs in.',
     'child_id_column': 'oro.csv, kolumn "Barn-ID": filen har kolumnen "Barn-ID", som pekar ut enskilda personer. Flödet concern_reports tar bara emot sammanräknade antal (aggregat). Åtgärd: Exportera en sammanställning per månad, åldersgrupp och skäl utan id- eller personuppgifter. Filen har inte lästs in.',
+    **{f"id_header_{i}": (f'oro.csv, kolumn "{h}": filen har kolumnen "{h}", som pekar ut enskilda personer. Flödet '
+                          'concern_reports tar bara emot sammanräknade antal (aggregat). Åtgärd: Exportera en '
+                          'sammanställning per månad, åldersgrupp och skäl utan id- eller personuppgifter. Filen har '
+                          'inte lästs in.') for i, h in enumerate(ID_HEADERS)},
+    **{f"pnr_spelling_{i}": ('oro.csv, rad 2, kolumn "Kommentar": filen innehåller personnummer. Flödet tar bara '
+                             'emot aggregat. Åtgärd: Ta bort personuppgifterna och exportera en sammanställning. Filen '
+                             'har inte lästs in.') for i in range(len(PNR_SPELLINGS))},
+    'pnr_bad_checksum_loads': [],
+    'pnr_impossible_date_loads': [],
     'unknown_profile': 'brott.csv: profilen "finns-inte" finns inte för flödet crime_reports. Åtgärd: Välj en av: lagesbild-brott, polisen-brottsstatistik-deso.',
     'ragged_rows': 'brott.csv, rad 3: raden har 10 fält men rubrikraden har 8. Åtgärd: Kontrollera att filen är avgränsad med semikolon och att textfält som innehåller avgränsaren står inom citattecken.',
     'xlsx_without_data_header': 'brott.xlsx: ingen profil känner igen filens rubriker ("Brottsstatistik"). Provade: lagesbild-brott: saknar "Diarienummer", "Brottskod", "Inskrivningsdatum", "Kommunkod"; polisen-brottsstatistik-deso: saknar "Brottskod", "Inskrivningsdatum", "Kommunkod", "kallfil", "desokod", "Brottsdatum från", "Brottsdatum till", "antal_brott". Åtgärd: Kontrollera att rätt fil exporterats med rubrikrad, eller lägg till en profil (se sources/<flöde>/profiles/) och ange den med --profile.',

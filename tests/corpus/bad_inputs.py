@@ -17,6 +17,11 @@ EST_OK = "E1,2024-05-01 22:10,0486,0486-01,Torget,59.37,17.03,Nedskräpning,Neds
 POP_H = "Kommunkod;Områdeskod;År;Ålder;Folkmängd"
 ACT_H = "Kommunkod;Datum;Aktivitet-id;Antal;Part;Anteckning"
 BRA_H = "Kommunkod;Brottskategori;Periodtyp;Period;Antal;Preliminär"
+ID_HEADERS = ["ID", "Löpnummer", "Barnets id", "Ärendenr", "Pers.nr", "P-nr", "Födelsenummer", "Elev", "Dnr",
+              "Identitet", "Person"]
+# 19121212-1212 (Skatteverket's test number) and 121272-1219 (a samordningsnummer: day 12 + 60) as people type them
+PNR_SPELLINGS = ["19121212\u20131212", "121212\u22121212", "121212\u00a01212", "12 12 12-12 12",
+                 "1912-12-12-1212", "121212 - 1212", "121272-1219", "19121212+1212"]
 
 
 def _xlsx(rows_per_sheet: dict[str, list[list]]) -> bytes:
@@ -72,6 +77,17 @@ CASES = [
     Case("personnummer_in_cell", "oro.csv",
          text(CONCERN_H + ";Kommentar\n" + CONCERN_OK + ";gäller 19121212-1212\n"), "concern_reports"),
     Case("child_id_column", "oro.csv", text("Barn-ID;" + CONCERN_H + "\nB17;" + CONCERN_OK + "\n"), "concern_reports"),
+    # id-style headers in an aggregate-only feed (hardening issue): each rejected whole
+    *[Case(f"id_header_{i}", "oro.csv", text(f"{h};" + CONCERN_H + "\nX1;" + CONCERN_OK + "\n"), "concern_reports")
+      for i, h in enumerate(ID_HEADERS)],
+    # personnummer in the spellings people type, in an aggregate-only feed: rejected whole
+    *[Case(f"pnr_spelling_{i}", "oro.csv", text(CONCERN_H + ";Kommentar\n" + CONCERN_OK + f";gäller {v}\n"),
+           "concern_reports") for i, v in enumerate(PNR_SPELLINGS)],
+    # not personnummer: a checksum-invalid number and an impossible date load (and are not masked)
+    Case("pnr_bad_checksum_loads", "oro.csv", text(CONCERN_H + ";Kommentar\n" + CONCERN_OK + ";ref 121212-1213\n"),
+         "concern_reports"),
+    Case("pnr_impossible_date_loads", "oro.csv", text(CONCERN_H + ";Kommentar\n" + CONCERN_OK + ";ref 121312-1211\n"),
+         "concern_reports"),
     Case("unknown_profile", "brott.csv", text(CRIME_H + "\n" + CRIME_OK + "\n"), "crime_reports", "finns-inte"),
     Case("ragged_rows", "brott.csv", text(CRIME_H + "\n" + CRIME_OK + "\n" + CRIME_OK + ";extra;fält\n"),
          "crime_reports"),

@@ -1,0 +1,83 @@
+"""Personal identity numbers at the door (sources/privacy.py): recognised in the spellings people type, only when the
+checksum and the date hold, and masked in every text value before anything is stored or shown."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from sources.privacy import MASK, find_personnummer, luhn_ok, mask_personnummer, screen_frame, valid_date
+
+
+@pytest.mark.parametrize("text", [
+    "19121212-1212", "121212-1212", "121212+1212", "1212121212", "191212121212",
+    "19121212\u20131212",        # en dash
+    "121212\u22121212",          # U+2212 minus
+    "121212\u00a01212",          # non-breaking space
+    "12 12 12-12 12",            # spaces between digit pairs
+    "1912-12-12-1212",           # YYYY-MM-DD-NNNN
+    "121212 - 1212",             # YYMMDD - NNNN
+    "121272-1219",               # samordningsnummer (day 12 + 60); Luhn by hand: 2+2+2+2+5+2+2+2+2 = 21, +9 = 30
+    "20000229-1235",             # 29 February 2000 (a leap year); Luhn: 0+0+0+2+4+9+2+2+6 = 25, +5 = 30
+])
+def test_spellings_are_recognised_and_masked(text):
+    masked, n = mask_personnummer(f"Kontakt {text} ringde")
+    assert n == 1 and masked == f"Kontakt {MASK} ringde"
+
+
+@pytest.mark.parametrize("text,why", [
+    ("121212-1213", "checksum: 1212121213 sums to 21"),
+    ("121312-1211", "month 13 (the checksum holds: 2+2+2+3+2+2+2+2+2 = 19, +1 = 20)"),
+    ("121232-1210", "day 32 is neither a day nor a samordningsnummer day (61–91)"),
+    ("19000229-1235", "1900 was not a leap year (same digits as the valid 20000229-1235)"),
+    ("1234567890", "month 34"),
+    ("070-123 45 67", "a phone number with its own grouping"),
+])
+def test_not_personnummer(text, why):
+    assert find_personnummer(text) == [], why
+
+
+def test_checksum_and_date_rules_on_each_side():
+    # Luhn: 121212121|2 valid, |3 not; the rule is the checksum, not the pattern
+    assert luhn_ok("1212121212") and not luhn_ok("1212121213")
+    # dates: 31 January yes, 32 no; 30 February never; 29 February only in leap years (with a known century)
+    assert valid_date("19", "12", "01", "31") and not valid_date("19", "12", "01", "32")
+    assert not valid_date("20", "00", "02", "30")
+    assert valid_date("20", "00", "02", "29") and not valid_date("19", "00", "02", "29")
+    assert valid_date(None, "00", "02", "29") and not valid_date(None, "01", "02", "29")
+    # samordningsnummer: day + 60 (61–91 for 1–31); 60 and 92 are nothing
+    assert valid_date("19", "12", "12", "61") and valid_date("19", "12", "01", "91")
+    assert not valid_date("19", "12", "01", "92") and not valid_date("19", "12", "12", "60")
+    assert not valid_date("21", "12", "12", "12")  # no 21st-century-and-a-century-later births
+
+
+def test_every_column_is_screened_not_only_free_text():
+    frame = pd.DataFrame({"Plats": ["Torget 19121212-1212", "Ån"], "Rapportör": ["121212 - 1212", "Kommunen"],
+                          "Beskrivning": ["ok", "121212-1213 är inget personnummer"]}, dtype="string")
+    out, n = screen_frame(frame)
+    assert n == 2
+    assert out.loc[0, "Plats"] == f"Torget {MASK}" and out.loc[0, "Rapportör"] == MASK
+    assert out.loc[1, "Beskrivning"] == "121212-1213 är inget personnummer"
+
+
+def test_nothing_unmasked_reaches_warehouse_quarantine_or_manifest(tmp_path):
+    import duckdb
+
+    from sources.ingest import ensure_schema, ingest_file
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    path = tmp_path / "est_19121212-1212.csv"
+    path.write_text(
+        "Händelse-id,Tidpunkt,Kommunkod,Områdeskod,Plats,Latitud,Longitud,Kategori,Underkategori,Rapportör,Beskrivning\n"
+        "E1,2024-05-01 22:10,0486,0486-01,Hos 121212 - 1212,59.37,17.03,Nedskräpning,Nedskräpning,"
+        "Anna 19121212–1212,Skräp\n"
+        "E2,2024-05-01 22:10,0486,0486-01,Torget,59.37,17.03,Ufo 1912-12-12-1212,,Kommunen,x\n", encoding="utf-8")
+    r = ingest_file(con, path, feed="est_events")
+    assert r.status == "loaded" and r.rows_quarantined == 1 and r.masked_values == 3
+    dump = []
+    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall():
+        dump += [str(v) for row in con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall() for v in row]
+    text = "\n".join(v for v in dump if not v.startswith(str(tmp_path)))  # the path on disk is the file's own
+    assert "1212" not in text.replace("[personnummer borttaget]", "")
+    assert con.execute("SELECT raw_value FROM meta.quarantine").fetchall() == [(f"Ufo {MASK}",)]
+    assert con.execute("SELECT file_name FROM meta.files").fetchall() == [(f"est_{MASK}.csv",)]
