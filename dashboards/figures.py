@@ -51,7 +51,7 @@ def make_quarterly_stacked_figure(df: pd.DataFrame, value: str, stack: str, titl
         part = data[data[stack] == cat].groupby("period", as_index=False)[value].sum()
         series = part.set_index("period")[value].reindex(quarters)
         fig.add_bar(x=quarters, y=series.tolist(), name=str(cat), marker_color=PALETTE[i % len(PALETTE)],
-                    hovertemplate="%{x}<br>" + str(cat).replace("%", "%%") + ": %{y:,.0f}<extra></extra>")
+                    hovertemplate="%{x}<br>" + plotly_text(cat).replace("%", "%%") + ": %{y:,.0f}<extra></extra>")
     fig.update_layout(barmode="stack", yaxis_title=y_title, xaxis=dict(type="category", tickangle=-45))
     return apply(fig, title)
 
@@ -93,7 +93,7 @@ def make_suppressed_stacked_figure(df: pd.DataFrame, value: str, stack: str, tit
                     customdata=[label if h else "×" if s2 else (f"{int(v):,}".replace(",", " ") if pd.notna(v) else "–")
                                 for h, s2, v in zip(hidden, secondary, part)],
                     text=text, textposition="none",
-                    hovertemplate="%{x}<br>" + str(cat) + ": %{customdata}<extra></extra>")
+                    hovertemplate="%{x}<br>" + plotly_text(cat) + ": %{customdata}<extra></extra>")
     fig.update_layout(barmode="stack", yaxis_title=y_title, xaxis=dict(type="category", tickangle=-45))
     return apply(fig, title)
 
@@ -148,7 +148,7 @@ def make_indicator_trend_figure(df: pd.DataFrame, title: str) -> go.Figure:
         series = part.groupby("period")["value"].sum().reindex(quarters).fillna(0)
         fig.add_scatter(x=quarters, y=series.tolist(), name=str(label), mode="lines+markers",
                         marker_color=PALETTE[i % len(PALETTE)],
-                        hovertemplate="%{x}: %{y:,.0f}<extra>" + str(label) + "</extra>")
+                        hovertemplate="%{x}: %{y:,.0f}<extra>" + plotly_text(label) + "</extra>")
     fig.update_layout(yaxis_title="Antal per kvartal", xaxis=dict(type="category", tickangle=-45))
     return apply(fig, title, height=360)
 
@@ -157,7 +157,7 @@ def add_series_breaks(fig: go.Figure, breaks: list[tuple[str, str]]) -> go.Figur
     """Dashed vertical markers at the quarters where a law change breaks a series (label, text)."""
     for period, text in breaks:
         fig.add_vline(x=period, line_dash="dash", line_color="#444", line_width=1)
-        fig.add_annotation(x=period, y=1, yref="paper", text=text, showarrow=False, xanchor="left",
+        fig.add_annotation(x=period, y=1, yref="paper", text=plotly_text(text), showarrow=False, xanchor="left",
                            yanchor="bottom", font=dict(size=11, color="#444"))
     return fig
 
@@ -185,7 +185,7 @@ def make_geography_comparison_figure(df: pd.DataFrame, value: str, title: str, y
                          arrayminus=(part[value] - part["ci_low"]).tolist(), thickness=1.2, width=4)
         fig.add_scatter(x=part["year"].astype(str), y=part[value], name=str(name), mode="lines+markers",
                         marker_color=PALETTE[i % len(PALETTE)], error_y=error,
-                        hovertemplate="%{x}: %{y:,.1f}" + (" %" if percent else "") + "<extra>" + str(name) + "</extra>")
+                        hovertemplate="%{x}: %{y:,.1f}" + (" %" if percent else "") + "<extra>" + plotly_text(name) + "</extra>")
     fig.update_layout(yaxis_title=y_title, xaxis=dict(type="category"))
     return apply(fig, title)
 
@@ -219,3 +219,43 @@ def make_places_map_figure(df: pd.DataFrame, title: str) -> go.Figure:
                       yaxis=dict(title="Latitud", scaleanchor="x", scaleratio=1 / math.cos(math.radians(mid)),
                                  showgrid=True, gridcolor="#eee", rangemode="normal"))
     return apply(fig, title, height=460)
+
+
+# ------------------------------------------------------------------------------------------ label safety
+
+def plotly_text(value) -> str:
+    """Text from input data as Plotly shows it: Plotly renders a subset of HTML in labels (<a href>, <span style>,
+    <b>, <br>…) and decodes entities, so < > & are written as entities: the text is shown, never interpreted."""
+    import html
+
+    return html.escape(str(value), quote=False)
+
+
+_DATA_FIELDS = ("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids", "legendgrouptitle")
+
+
+def _escape_values(value):
+    import numpy as np
+
+    if isinstance(value, str):
+        return plotly_text(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "OUS":
+            return np.vectorize(_escape_values, otypes=[object])(value) if value.size else value
+        return value
+    if isinstance(value, (list, tuple)):
+        return type(value)(_escape_values(v) for v in value)
+    return value
+
+
+def escape_figure(fig: go.Figure) -> go.Figure:
+    """Escape every data-derived string of every trace (names, category values, texts, customdata) for Plotly's
+    label markup, once, at the one place figures are serialised. Hover templates are the builders' own."""
+    for trace in fig.data:
+        for attr in _DATA_FIELDS:
+            if attr not in trace or trace[attr] is None:
+                continue
+            if attr == "legendgrouptitle":
+                continue
+            trace[attr] = _escape_values(trace[attr])
+    return fig

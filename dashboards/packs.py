@@ -100,10 +100,27 @@ def print_pdf(html: Path, pdf: Path, timeout: int = 120) -> str | None:
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={pdf.parent / '.chromium'}", "--virtual-time-budget=15000", "--no-pdf-header-footer",
            f"--print-to-pdf={pdf}", html.as_uri()]
+    # a page that opens a dialog (or any other hang) must not hang publication: Chromium runs in its own process
+    # group and the whole group is killed after ``timeout`` seconds; the pack is then written without a PDF
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
-    finally:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        import signal
+
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
         shutil.rmtree(pdf.parent / ".chromium", ignore_errors=True)
+        pdf.unlink(missing_ok=True)
+        return (f"PDF skapades inte: Chromium blev inte klar inom {timeout} sekunder (t.ex. en dialogruta på sidan). "
+                "Sidan och Excel-filerna är publicerade; skriv ut PDF:en från webbläsaren.")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    shutil.rmtree(pdf.parent / ".chromium", ignore_errors=True)
     if not pdf.exists() or pdf.stat().st_size < 1000:
         return "PDF skapades inte: Chromium kunde inte skriva ut sidan."
     return None

@@ -63,10 +63,14 @@ class Block:
     facts: list = field(default_factory=list)
     # redraws the figure when the disclosure control hid more cells: called with {(row label, column label)}
     redraw: Callable | None = None
+    _escaped: object = field(default=None, repr=False, compare=False)
 
     def figure_html(self) -> str:
         if self.figure is None:
             return ""
+        if self._escaped is not self.figure:  # once per figure: input text in labels is shown, never rendered
+            figures.escape_figure(self.figure)
+            self._escaped = self.figure
         return self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{self.id}",
                                    config={"displaylogo": False, "responsive": True,
                                            "toImageButtonOptions": {"filename": self.id}})

@@ -260,9 +260,48 @@ def _cached_sha256(con, path: Path) -> str:
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = None,
-                profile: str | None = None) -> IngestResult:
-    path = Path(path).resolve()
-    sha = _cached_sha256(con, path)
+                profile: str | None = None, retry_rejected: bool = True) -> IngestResult:
+    """Load one file. Whatever happens, the file gets a manifest entry with a verdict and the caller goes on to the
+    next file: a file that cannot be read or hits a limit is *rejected* with a message; an unexpected error is a
+    rejection too (rolled back whole), never a crash that stops the other files. ``retry_rejected=False`` (a
+    refresh) skips a file whose same bytes at the same path were rejected before."""
+    from sources.readers import _require_regular
+
+    path = Path(path)
+    try:
+        _require_regular(path)  # before hashing: a FIFO would block the hash (and the writer lock) forever
+    except FileRejected as exc:
+        return _reject(con, path, _path_key(path), feed, exc)
+    path = path.resolve()
+    try:
+        sha = _cached_sha256(con, path)
+    except OSError as exc:
+        return _reject(con, path, _path_key(path), feed, FileRejected(
+            path, f"filen kunde inte läsas ({exc.strerror}).", "Kontrollera sökvägen och behörigheten."))
+    if not retry_rejected:
+        earlier = con.execute("SELECT message FROM meta.files WHERE sha256 = ? AND path = ? AND status = 'rejected'",
+                              [sha, str(path)]).fetchall()
+        if earlier:
+            return IngestResult(path=str(path), sha256=sha, feed=feed, profile=None, status="rejected",
+                                message=f"{earlier[0][0]} (avvisad tidigare; filen har inte ändrats)")
+    try:
+        return _ingest_file(con, path, sha, feed, profile)
+    except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - one bad file never stops the rest
+        return _reject(con, path, sha, feed, FileRejected(
+            path, f"filen kunde inte läsas in: ett oväntat fel ({type(exc).__name__}). Inget av filen har sparats.",
+            "Kontrollera att filen är en export i något av de format som tas emot; rapportera felet till den som "
+            "förvaltar lägesbild om filen ser riktig ut."))
+
+
+def _path_key(path: Path) -> str:
+    """A manifest key for something that cannot be hashed (not a regular file)."""
+    import hashlib
+
+    return "sökväg:" + hashlib.sha256(str(path).encode()).hexdigest()
+
+
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str | None,
+                 profile: str | None) -> IngestResult:
     prior = con.execute("SELECT path, status, feed FROM meta.files WHERE sha256 = ? AND status <> 'rejected'",
                         [sha]).fetchall()
     if prior:
@@ -474,7 +513,8 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str | None]]:
     for p in paths:
         p = Path(p)
         if p.is_dir():
-            for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
+            # every entry that is not a folder gets a verdict (FIFOs, links pointing elsewhere are rejected)
+            for f in sorted(x for x in p.rglob("*") if not x.is_dir() and not x.name.startswith(".")):
                 parent_feed = f.parent.name if f.parent.name in feeds else None
                 out.append((f, parent_feed))
         else:
@@ -482,13 +522,29 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str | None]]:
     return out
 
 
+def _under(path: Path, root: Path) -> bool:
+    try:
+        Path(path).relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: str | None = None,
-                 profile: str | None = None, progress: Progress | None = None) -> list[IngestResult]:
+                 profile: str | None = None, progress: Progress | None = None,
+                 retry_rejected: bool = True) -> list[IngestResult]:
     ensure_schema(con)
+    paths = list(paths)
     files = expand_paths(paths)
     results = []
     for i, (f, folder_feed) in enumerate(files, start=1):
-        r = ingest_file(con, f, feed=feed or folder_feed, profile=profile)
+        root = next((Path(p) for p in paths if Path(p).is_dir() and _under(f, Path(p))), None)
+        if root is not None and f.is_symlink() and not _under(f.resolve(), root.resolve()):
+            # a link in a drop folder that points elsewhere (e.g. /etc/…) is never followed
+            r = _reject(con, f, _path_key(f), feed or folder_feed, FileRejected(
+                f, "filen är en länk som pekar utanför mappen och läses inte.", "Lägg själva filen i mappen."))
+        else:
+            r = ingest_file(con, f, feed=feed or folder_feed, profile=profile, retry_rejected=retry_rejected)
         results.append(r)
         if progress:
             progress(f"[{i}/{len(files)}] {r.summary()}")

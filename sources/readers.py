@@ -20,6 +20,8 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
+from sources.limits import human_bytes, load_limits
+
 DELIMITERS = [";", ",", "\t", "|"]
 DELIMITER_NAMES = {";": "semikolon", ",": "komma", "\t": "tabb", "|": "lodstreck"}
 SCAN_LINES = 60
@@ -58,18 +60,119 @@ HeaderMatcher = Callable[[list[str]], bool]
 
 def read_file(path: Path, header_matcher: HeaderMatcher | None = None) -> RawTable:
     path = Path(path)
+    limits = load_limits()
+    _require_regular(path)
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            magic = fh.read(2)
     except OSError as exc:
         raise FileRejected(path, f"filen kunde inte läsas ({exc.strerror}).", "Kontrollera sökvägen och behörigheten.")
     name = path.name.lower()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise FileRejected(path, "filen ser ut att vara gzip-komprimerad men är trasig.",
-                               "Packa upp filen själv eller hämta den på nytt.") from exc
+    if magic == b"\x1f\x8b":
+        data = gunzip_bounded(path, limits.in_memory_bytes)
+        if data is None:  # unpacks to more than fits in memory: read it in chunks from a temporary file
+            return _whole(iter_file(path, header_matcher))
         name = name.removesuffix(".gz")
+    else:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise FileRejected(path, f"filen kunde inte läsas ({exc.strerror}).",
+                               "Kontrollera sökvägen och behörigheten.")
+    return _read_bytes(path, name, data, header_matcher)
+
+
+def _whole(chunks: Iterable["RawTable"]) -> "RawTable":
+    parts = list(chunks)
+    if len(parts) == 1:
+        return parts[0]
+    return RawTable(frame=pd.concat([p.frame for p in parts], ignore_index=True),
+                    row_numbers=pd.concat([p.row_numbers for p in parts], ignore_index=True),
+                    format=parts[0].format, info=parts[0].info)
+
+
+def _require_regular(path: Path) -> None:
+    """Only regular files are read: a FIFO, device or socket named on the command line would block or never end."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise FileRejected(path, f"filen kunde inte läsas ({exc.strerror}).", "Kontrollera sökvägen och behörigheten.")
+    if not stat.S_ISREG(mode):
+        raise FileRejected(path, "det här är ingen vanlig fil (t.ex. en namngiven pipe eller en enhet) och läses inte.",
+                           "Ange en exportfil (CSV, Excel, JSON, Parquet).")
+
+
+def gunzip_bounded(path: Path, in_memory: int, target: Path | None = None) -> bytes | None:
+    """Unpack a gzip file without ever holding more than ``in_memory`` bytes of it, refusing more than the configured
+    maximum. Returns the bytes when they fit in memory; otherwise writes them to ``target`` (when given) and returns
+    None. Decided on decompressed bytes, not on the size on disk."""
+    import zlib
+
+    limits = load_limits()
+    out = io.BytesIO()
+    total = 0
+    sink = None
+    try:
+        with path.open("rb") as fh:
+            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while True:
+                block = fh.read(1024 * 1024)
+                if not block:
+                    break
+                while block:
+                    piece = dec.decompress(block, 8 * 1024 * 1024)
+                    block = dec.unconsumed_tail
+                    total += len(piece)
+                    if total > limits.max_decompressed_bytes:
+                        raise FileRejected(path, f"den packade filen blir större än {human_bytes(limits.max_decompressed_bytes)} "
+                                           "uppackad (gränsen i data/config/limits.yaml).",
+                                           "Kontrollera filen; dela upp stora exporter per år eller kommun.")
+                    if sink is None and total > in_memory:
+                        if target is None:
+                            return None
+                        sink = target.open("wb")
+                        sink.write(out.getvalue())
+                        out = None
+                    if sink is not None:
+                        sink.write(piece)
+                    else:
+                        out.write(piece)
+            if not dec.eof:
+                raise FileRejected(path, "filen ser ut att vara gzip-komprimerad men är trasig.",
+                                   "Packa upp filen själv eller hämta den på nytt.")
+    except (OSError, EOFError, zlib.error) as exc:
+        raise FileRejected(path, "filen ser ut att vara gzip-komprimerad men är trasig.",
+                           "Packa upp filen själv eller hämta den på nytt.") from exc
+    finally:
+        if sink is not None:
+            sink.close()
+    return None if sink is not None else out.getvalue()
+
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _looks_utf16(head: bytes) -> bool:
+    if head[:2] in UTF16_BOMS:
+        return True
+    # no BOM: every other byte NUL in text of Latin letters
+    pairs = head[:512]
+    return len(pairs) >= 8 and (pairs[1::2].count(0) > 0.9 * (len(pairs) // 2)
+                                or pairs[0::2].count(0) > 0.9 * (len(pairs) // 2))
+
+
+def _control_share(text: str) -> float:
+    sample = text[:8192]
+    if not sample:
+        return 0.0
+    controls = sum(1 for ch in sample if (ord(ch) < 32 and ch not in "\t\r\n\f") or 0x7f <= ord(ch) < 0xa0)
+    return controls / len(sample)
+
+
+def _read_bytes(path: Path, name: str, data: bytes, header_matcher: HeaderMatcher | None) -> RawTable:
+    limits = load_limits()
     if not data.strip():
         raise FileRejected(path, "filen är tom.", "Exportera filen på nytt från källsystemet.")
     if data[:4] == b"PK\x03\x04":
@@ -82,13 +185,32 @@ def read_file(path: Path, header_matcher: HeaderMatcher | None = None) -> RawTab
         raise FileRejected(path, "filen är i det gamla Excel-formatet (.xls).",
                            "Öppna den i Excel och spara som .xlsx eller CSV.")
     head = data[:8192]
-    if b"\x00" in head:
+    if _looks_utf16(head):
+        try:
+            text = data.decode("utf-16") if head[:2] in UTF16_BOMS else data.decode(
+                "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be")
+            encoding = "utf-16"
+        except UnicodeDecodeError as exc:
+            raise FileRejected(path, "filen ser ut att vara sparad som UTF-16 men går inte att läsa.",
+                               "Spara om filen som CSV UTF-8 (i Excel: \"CSV UTF-8 (kommaavgränsad)\").") from exc
+        text = text.lstrip("\ufeff")
+    else:
+        if b"\x00" in head:
+            raise FileRejected(path, "filen är inte en textfil (binärt innehåll).",
+                               "Lägg in en CSV-, Excel- (.xlsx), JSON- eller Parquet-export.")
+        text, encoding = decode_text(data)
+    if _control_share(text) > 0.01:
         raise FileRejected(path, "filen är inte en textfil (binärt innehåll).",
                            "Lägg in en CSV-, Excel- (.xlsx), JSON- eller Parquet-export.")
-    text, encoding = decode_text(data)
     stripped = text.lstrip()
     if name.endswith(".json") or stripped[:1] in ("[", "{"):
         return _read_json(path, stripped, encoding)
+    long_line = re.search(r"[^\n]{%d}" % (limits.max_field_chars + 1), text)
+    if long_line:
+        line_no = text.count("\n", 0, long_line.start()) + 1
+        raise FileRejected(path, f"en rad är längre än {limits.max_field_chars:,} tecken".replace(",", " ")
+                           + " (gränsen i data/config/limits.yaml); filen är troligen trasig eller inte en export.",
+                           "Kontrollera filen och exportera den på nytt.", row=line_no)
     return _read_csv(path, text, encoding, header_matcher)
 
 
@@ -111,6 +233,27 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+def _check_columns(path: Path, n: int) -> None:
+    limit = load_limits().max_columns
+    if n > limit:
+        raise FileRejected(path, f"filen har {n} kolumner; högst {limit} tas emot (gränsen i data/config/limits.yaml).",
+                           "Exportera bara de kolumner flödet behöver.")
+
+
+def json_depth(doc) -> int:
+    """Nesting depth of a parsed JSON document, without recursion."""
+    depth, stack = 0, [(doc, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict):
+            depth = max(depth, d)
+            stack.extend((v, d + 1) for v in node.values())
+        elif isinstance(node, list):
+            depth = max(depth, d)
+            stack.extend((v, d + 1) for v in node)
+    return depth
 
 
 def _split_lines(text: str, limit: int) -> list[str]:
@@ -182,6 +325,7 @@ def _read_csv(path: Path, text: str, encoding: str, header_matcher: HeaderMatche
     headers = _dedupe(rows[hidx]) if rows else []
     if not any(headers):
         raise FileRejected(path, "filen saknar rubrikrad.", "Exportera med kolumnrubriker på första raden.")
+    _check_columns(path, len(headers))
     # title rows and the header are physical lines kept with their line endings: the body starts after them
     body = text[sum(len(line) for line in lines[: hidx + 1]):]
     if not body.strip():
@@ -231,13 +375,22 @@ def _cell_text(v) -> str:
 def _read_xlsx(path: Path, data: bytes, header_matcher: HeaderMatcher | None) -> RawTable:
     from openpyxl import load_workbook  # imported lazily: only needed for Excel files
 
+    limits = load_limits()
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        raise FileRejected(path, "Excel-filen kunde inte öppnas.", "Öppna och spara om filen i Excel (.xlsx).") from exc
+    if unpacked > limits.max_decompressed_bytes:
+        raise FileRejected(path, f"Excel-filen blir större än {human_bytes(limits.max_decompressed_bytes)} uppackad "
+                           "(gränsen i data/config/limits.yaml).", "Exportera som CSV eller dela upp filen.")
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for broken files
         raise FileRejected(path, "Excel-filen kunde inte öppnas.", "Öppna och spara om filen i Excel (.xlsx).") from exc
     candidates = []
     for ws in wb.worksheets:
-        rows = [[_cell_text(c) for c in r] for r in ws.iter_rows(values_only=True)]
+        rows = _sheet_rows(path, ws, limits)
         if not any(any(c.strip() for c in r) for r in rows):
             continue
         head = rows[:SCAN_LINES]
@@ -262,12 +415,49 @@ def _read_xlsx(path: Path, data: bytes, header_matcher: HeaderMatcher | None) ->
                     info={"sheet": sheet, "header_row": hidx + 1, "sheets": [c[1] for c in candidates]})
 
 
+def _sheet_rows(path: Path, ws, limits) -> list[list[str]]:
+    """A sheet's rows as text, ignoring the sheet's own claim of its size (a 1,7 kB file can claim A1:XFD1048576,
+    and read-only openpyxl pads every row to it): rows are read as they are stored, trailing empty cells dropped,
+    and the configured row, column and cell limits are enforced while reading."""
+    if hasattr(ws, "reset_dimensions"):
+        ws.reset_dimensions()
+    rows, cells = [], 0
+    for r in ws.iter_rows(values_only=True):
+        values = list(r)
+        while values and (values[-1] is None or values[-1] == ""):
+            values.pop()
+        if len(values) > limits.max_columns:
+            raise FileRejected(path, f"bladet \"{ws.title}\" har fler än {limits.max_columns} kolumner med innehåll "
+                               "(gränsen i data/config/limits.yaml).", "Exportera bara de kolumner flödet behöver.",
+                               row=len(rows) + 1)
+        rows.append([_cell_text(c) for c in values])
+        cells += len(values)
+        if len(rows) > limits.max_rows or cells > limits.max_xlsx_cells:
+            raise FileRejected(path, f"bladet \"{ws.title}\" är för stort (gränserna i data/config/limits.yaml).",
+                               "Exportera som CSV eller dela upp filen.")
+        if any(len(c) > limits.max_field_chars for c in rows[-1]):
+            raise FileRejected(path, f"en cell är längre än {limits.max_field_chars} tecken (gränsen i "
+                               "data/config/limits.yaml).", "Kontrollera filen och exportera den på nytt.",
+                               row=len(rows))
+    while rows and not any(c.strip() for c in rows[-1]):
+        rows.pop()
+    return rows
+
+
 def _read_json(path: Path, text: str, encoding: str) -> RawTable:
+    limit = load_limits().max_json_depth
+    too_deep = FileRejected(path, f"JSON-filen är nästlad i fler än {limit} nivåer (gränsen i "
+                            "data/config/limits.yaml); den är troligen trasig eller inte en export.",
+                            "Kontrollera filen och hämta den på nytt.")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FileRejected(path, f"JSON-filen är trasig eller avklippt (fel vid tecken {exc.colno}).",
                            "Hämta filen på nytt.", row=exc.lineno) from exc
+    except RecursionError as exc:
+        raise too_deep from exc
+    if json_depth(doc) > limit:
+        raise too_deep
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
         return _read_geojson(path, doc, encoding)
     records = doc
@@ -376,10 +566,24 @@ def iter_file(path: Path, header_matcher: HeaderMatcher | None = None, chunk_row
     path = Path(path)
     chunk_rows = chunk_rows or CHUNK_ROWS
     chunk_bytes = CHUNK_BYTES if chunk_bytes is None else chunk_bytes
-    try:
-        size = path.stat().st_size
-    except OSError:
-        size = 0
+    _require_regular(path)
+    with path.open("rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    if gz:  # chunking is decided on the unpacked size: a small .gz can unpack to gigabytes
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="lagesbild-gunzip-") as tmp:
+            target = Path(tmp) / path.name.removesuffix(".gz").removesuffix(".GZ")
+            data = gunzip_bounded(path, chunk_bytes, target)
+            if data is not None:
+                yield _read_bytes(path, path.name.lower().removesuffix(".gz"), data, header_matcher)
+                return
+            try:
+                yield from iter_file(target, header_matcher, chunk_rows, chunk_bytes)
+            except FileRejected as exc:  # messages name the file the coordinator gave, not the temporary copy
+                raise FileRejected(path, exc.what, exc.fix, exc.row, exc.column) from exc
+        return
+    size = path.stat().st_size
     if size < chunk_bytes or not _streamable_text(path):
         yield read_file(path, header_matcher)
         return
@@ -400,7 +604,7 @@ def iter_file(path: Path, header_matcher: HeaderMatcher | None = None, chunk_row
         header_line = hidx + 1
         # the body: the scanned lines after the header, then the rest of the stream
         rest = io.StringIO("".join(lines[hidx + 1:]))
-        body = _Chain(rest, fh)
+        body = _LineGuard(_Chain(rest, fh), load_limits().max_field_chars, path, header_line)
         info = {"encoding": encoding, "delimiter": delimiter, "header_row": header_line, "chunked": True}
         reader = pd.read_csv(body, sep=delimiter, header=None, dtype=str, keep_default_na=False, na_filter=False,
                              skip_blank_lines=False, engine="c", quotechar='"', names=range(len(headers)),
@@ -419,11 +623,57 @@ def iter_file(path: Path, header_matcher: HeaderMatcher | None = None, chunk_row
                 produced += len(frame)
                 yield RawTable(frame=frame.reset_index(drop=True), row_numbers=row_numbers.reset_index(drop=True),
                                format="csv", info=info)
+            if produced > load_limits().max_rows:
+                raise FileRejected(path, f"filen har fler än {load_limits().max_rows:,} rader".replace(",", " ")
+                                   + " (gränsen i data/config/limits.yaml).", "Dela upp exporten per år eller kommun.")
         except pd.errors.ParserError as exc:
             raise _field_count_rejection(path, exc, header_line, len(headers), delimiter) from exc
         if not produced:
             raise FileRejected(path, "filen innehåller bara rubriker, inga datarader.",
                                "Kontrollera att exporten gjordes för rätt period och inte blev tom.", row=header_line)
+
+
+class _LineGuard(io.TextIOBase):
+    """A text stream that refuses a line longer than ``limit`` characters while it is read (a 10 MB field in a large
+    file is found without holding it)."""
+
+    def __init__(self, inner, limit: int, path: Path, header_line: int):
+        self._inner, self._limit, self._path, self._run, self._line = inner, limit, path, 0, header_line
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> str:
+        chunk = self._inner.read(size)
+        last = chunk.rfind("\n")
+        if last < 0:
+            self._run += len(chunk)
+        else:
+            first = chunk.find("\n")
+            longest = max(self._run + first, max((len(x) for x in chunk[first + 1:last].split("\n")), default=0))
+            if longest > self._limit:
+                self._fail()
+            self._line += chunk.count("\n")
+            self._run = len(chunk) - last - 1
+        if self._run > self._limit:
+            self._fail()
+        return chunk
+
+    def _fail(self):
+        limit = f"{self._limit:,}".replace(",", " ")
+        raise FileRejected(self._path, f"en rad är längre än {limit} tecken (gränsen i data/config/limits.yaml); "
+                           "filen är troligen trasig eller inte en export.",
+                           "Kontrollera filen och exportera den på nytt.", row=self._line + 1)
+
+    def readline(self, size: int = -1) -> str:
+        return self.read(size) if size >= 0 else self._readline()
+
+    def _readline(self) -> str:
+        line = self._inner.readline()
+        if len(line) > self._limit:
+            self._fail()
+        self._line += 1
+        return line
 
 
 class _Chain(io.TextIOBase):

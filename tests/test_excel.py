@@ -56,3 +56,25 @@ def test_csv_export_neutralises_formulas(tmp_path):
     text = (tmp_path / "q.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and "' @SUM(1)" in text and "\n12;2" in text.replace('"', "")
     assert safe_csv_value(5) == 5
+
+
+def test_plotly_labels_from_input_are_escaped_once_on_the_page():
+    """Place, area and indicator names with Plotly's label markup are shown as text in charts, not as links/styles."""
+    import json
+    import re
+
+    from dashboards import figures
+    from dashboards.site import Block
+
+    place = '<a href="https://evil.example">Torget</a>'
+    style = '<span style="font-size:80px">Ån</span>'
+    df = pd.DataFrame({"place": [place, style], "events": [5, 3]})
+    b = Block(id="est-platser", section="EST", title="t", description="", table=pd.DataFrame(),
+              figure=figures.make_top_places_figure(df, "Flest"), source="", period="", status="")
+    html = b.figure_html()
+    assert html == b.figure_html()  # escaping happens once, however often the page renders it
+    payload = json.loads(re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", html, re.S).group(1))
+    labels = [v for trace in payload for v in trace.get("y", [])]
+    assert "&lt;a href=\"https://evil.example\"&gt;Torget&lt;/a&gt;" in labels
+    assert "&lt;span style=\"font-size:80px\"&gt;Ån&lt;/span&gt;" in labels
+    assert "<a href" not in json.dumps(payload) and "\\u003ca href" not in json.dumps(payload)

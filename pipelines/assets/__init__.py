@@ -72,7 +72,7 @@ def build_raw_asset(feed: str) -> dg.AssetsDefinition:
         folder = home.resolve().incoming / feed
         with duckdb.get_connection() as con:
             ensure_schema(con)
-            results = ingest_paths(con, [folder] if folder.exists() else [], feed=feed,
+            results = ingest_paths(con, [folder] if folder.exists() else [], feed=feed, retry_rejected=False,
                                    progress=lambda line: progress.info("  %s", line))
             total = scalar(con, f'SELECT count(*) FROM raw."{feed}"')
             quarantined = scalar(con, "SELECT count(*) FROM meta.quarantine WHERE feed = ?", [feed])
