@@ -349,6 +349,8 @@ def _sections(blocks: list[Block]) -> dict[str, list[Block]]:
 def list_packs(site_dir: Path) -> list[dict]:
     packs = []
     for meta in sorted((Path(site_dir) / "packs").glob("*/pack.json")):
+        if meta.parent.name.startswith("."):  # an unfinished pack (".<name>.tmp") is never listed
+            continue
         d = json.loads(meta.read_text(encoding="utf-8"))
         d["href"] = f"packs/{meta.parent.name}/index.html"
         if d.get("pdf"):

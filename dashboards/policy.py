@@ -13,6 +13,7 @@ POLICY_FILE = Path(__file__).resolve().parents[1] / "data" / "config" / "policy.
 class Policy:
     max_suppressed_count: int = 4
     suppressed_label: str = "<5"
+    area_min_population: int = 1000  # areas with fewer inhabitants (or unknown): counts 1..max shown as the label
     survey_min_n: int = 30
     change_possible_level: float = 0.05   # two-sided, after page-wide Benjamini–Hochberg adjustment
     change_clear_level: float = 0.001
@@ -30,6 +31,7 @@ def load_policy(path: Path = POLICY_FILE) -> Policy:
     s, sv, c, r = d.get("suppression", {}), d.get("survey", {}), d.get("change_signal", {}), d.get("rates", {})
     return Policy(
         max_suppressed_count=int(s.get("max_suppressed_count", 4)), suppressed_label=str(s.get("label", "<5")),
+        area_min_population=int(s.get("area_min_population", 1000)),
         survey_min_n=int(sv.get("min_n", 30)),
         change_possible_level=float(c.get("possible_level", 0.05)), change_clear_level=float(c.get("clear_level", 0.001)),
         dispersion_floor=float(c.get("dispersion_floor", 1.0)), dispersion_default=float(c.get("dispersion_default", 2.0)),

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dashboards import figures
 from dashboards.format import fmt_date, fmt_int, fmt_number, fmt_percent, quarter_label
-from dashboards.policy import Policy
+from dashboards.policy import Policy, load_policy
 from dashboards.disclosure import Fact, audit, protect
 from dashboards.signals import SignalFamily, page_family
 from dashboards.statistics import apply_mask, suppress, survey_change_se
@@ -116,7 +116,14 @@ def _write(path: Path, text: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "wb") as fh:
         fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a web server running as another user must read the site
     os.replace(tmp, path)
+
+
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
 
 
 def _ensure_plotly_js(out_dir: Path) -> None:
@@ -312,6 +319,13 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
     if not rates.empty:
         rates = rates.assign(area_name=rates.area_code.map(names).fillna(rates.area_code))
         rates.loc[rates.area_code == "", "area_name"] = "Hela kommunen"
+        tiny = small_areas(data, code, policy)
+        hide = rates.area_code.isin(tiny) & rates["count"].between(1, policy.max_suppressed_count)
+        # a small area's small count is not shown, nor the rate that would give it away (count = rate × population)
+        rates = rates.assign(count=rates["count"].astype("Float64").mask(hide), rate=rates.rate.mask(hide),
+                             _hidden=hide)
+        # a 3-year average whose window holds a hidden count would give it away (with the years beside it)
+        near_hidden = {(a, y + k) for a, y in zip(rates.area_code[hide], rates.year[hide]) for k in (0, 1, 2)}
         shown = rates.assign(per_1000=rates.rate / 100)
         tab = rates.sort_values(["area_code", "year"])
         year_breaks = _year_breaks(data, sorted(int(y) for y in rates.year.unique()))
@@ -331,12 +345,15 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
             figure=figures.make_area_year_figure(rates, "count", "Anmälda brott per kommundel och år",
                                                  "Antal anmälda brott", rate="rate"),
             table=pd.DataFrame({"Område": tab.area_name, "År": tab.year.astype(str),
-                                "Antal brott": [fmt_int(v) for v in tab["count"]],
-                                "Per 100 000 inv.": [fmt_number(v, 0) for v in tab.rate],
+                                "Antal brott": [policy.suppressed_label if h else fmt_int(v)
+                                                for v, h in zip(tab["count"], tab._hidden)],
+                                "Per 100 000 inv.": ["×" if h else fmt_number(v, 0) for v, h in zip(tab.rate, tab._hidden)],
                                 "Treårsmedel per 100 000": [
+                                    "×" if (a, y) in near_hidden else
                                     fmt_number(v, 0) if pd.notna(v) else
                                     (f"för få år ({int(n)} av 3)" if small and pd.notna(n) else "–")
-                                    for v, small, n in zip(tab.rate_3y, tab.small_area.fillna(False), tab.years_in_3y)],
+                                    for v, small, n, a, y in zip(tab.rate_3y, tab.small_area.fillna(False),
+                                                                 tab.years_in_3y, tab.area_code, tab.year)],
                                 "Befolkning": [f"{fmt_number(d, 0)} ({b})" for d, b in zip(tab.denominator, tab.population_basis)]}),
             source=f"{FEED_LABELS['crime_reports']}; {FEED_LABELS['population']}",
             period=f"{int(rates.year.min())}–{int(rates.year.max())}",
@@ -362,6 +379,27 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
             source=FEED_LABELS["bra_indicators"], period=f"{int(comp_geo.year.min())}–{int(comp_geo.year.max())}",
             status=_bra_status(data, code, sorted(int(y) for y in comp_geo.year.unique()))))
     return blocks
+
+
+def small_areas(data: SiteData, code: str, policy: Policy) -> set[str]:
+    """Areas of a municipality whose latest known population is below the policy's minimum, or unknown: their small
+    counts are shown as the suppression label everywhere (the whole municipality, area '', never is)."""
+    pop = data.marts.get("population_by_year", pd.DataFrame())
+    known = {}
+    if not pop.empty:
+        part = pop[(pop.municipality_code == code) & (pop.area_code != "") & pop.population.notna()]
+        part = part.sort_values("year").groupby("area_code").tail(1)
+        known = dict(zip(part.area_code, part.population))
+    areas = set(_area_names(data, code)) - {""}
+    crime = data.marts["crime_by_quarter"]
+    areas |= set(crime.loc[(crime.municipality_code == code) & (crime.area_code != ""), "area_code"])
+    return {a for a in areas if known.get(a) is None or known[a] < policy.area_min_population}
+
+
+def _small_count(v, small: bool, policy: Policy) -> str:
+    if small and pd.notna(v) and 1 <= v <= policy.max_suppressed_count:
+        return policy.suppressed_label
+    return fmt_int(v)
 
 
 def _basis_note(rates: pd.DataFrame) -> str:
@@ -1015,7 +1053,7 @@ EXPECTED_CADENCE = {
 }
 
 
-def coverage_matrix(data: SiteData) -> pd.DataFrame:
+def coverage_matrix(data: SiteData, policy: Policy | None = None) -> pd.DataFrame:
     """Reported crimes per quarter (rows) and area (columns) for one municipality, or per municipality (columns)
     when there are several: where and when data exist."""
     crime = data.crime_coverage if data.crime_coverage is not None else data.marts["crime_by_quarter"]
@@ -1030,9 +1068,15 @@ def coverage_matrix(data: SiteData) -> pd.DataFrame:
     c = figures.with_quarter_labels(crime.groupby(["year", "quarter", column], as_index=False)["crimes"].sum())
     grid = c.pivot_table(index=["period_key", "period"], columns=column, values="crimes", aggfunc="sum",
                          fill_value=0).reset_index(level=0, drop=True)
-    grid.columns = [names.get(col, col) for col in grid.columns]
-    grid.index.name = "Kvartal"
-    return grid.map(lambda v: fmt_int(v) if v else "–")
+    tiny = set()
+    if not several:
+        for code in crime.municipality_code.unique():
+            tiny |= small_areas(data, code, policy or Policy())
+    shown = pd.DataFrame({col: [("–" if not v else _small_count(v, col in tiny, policy or Policy()))
+                                for v in grid[col]] for col in grid.columns}, index=grid.index)
+    shown.columns = [names.get(col, col) for col in grid.columns]
+    shown.index.name = "Kvartal"
+    return shown
 
 
 def quality_context(data: SiteData) -> dict:
@@ -1065,7 +1109,7 @@ def quality_context(data: SiteData) -> dict:
         age = (data.published_at - last).days
         fresh.append({"feed": FEED_LABELS.get(feed, feed), "last": fmt_date(last), "age": f"{age} dagar",
                       "cadence": cadence, "state": "i tid" if age <= days else "sen", "late": age > days})
-    coverage = coverage_matrix(data)
+    coverage = coverage_matrix(data, load_policy())
     return {"files": rows, "checks": checks, "quarantine": qrows, "quarantine_total": len(data.quarantine),
             "freshness": fresh, "coverage_columns": list(coverage.columns),
             "coverage_by": "kommun" if len(data.municipalities) > 1 else "område", "coverage": coverage.reset_index().values.tolist(),

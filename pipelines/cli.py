@@ -41,6 +41,22 @@ def _connect(home: Home, read_only: bool = False):
     return duckdb.connect(str(home.warehouse), read_only=read_only)
 
 
+def _read_connection(home: Home):
+    """For reads (files, quarantine): the warehouse read-only, or, while a refresh holds it, the published snapshot
+    (the state after the last complete refresh). Never waits for the writer and never writes."""
+    import duckdb
+
+    if home.warehouse.exists():
+        try:
+            return duckdb.connect(str(home.warehouse), read_only=True)
+        except duckdb.IOException:
+            if home.snapshot.exists():
+                log.info("En uppdatering pågår: visar läget efter den senaste färdiga uppdateringen.")
+                return duckdb.connect(str(home.snapshot), read_only=True)
+            raise
+    return duckdb.connect(":memory:")
+
+
 def _json_default(v):
     if hasattr(v, "isoformat"):
         return v.isoformat()
@@ -109,7 +125,7 @@ def cmd_ingest(args, home: Home) -> int:
 def cmd_files(args, home: Home) -> int:
     from sources.ingest import STATUS_LABELS, manifest
 
-    con = _connect(home)
+    con = _read_connection(home)
     try:
         df = manifest(con)
     finally:
@@ -129,7 +145,7 @@ def cmd_files(args, home: Home) -> int:
 def cmd_quarantine(args, home: Home) -> int:
     from sources.ingest import quarantine
 
-    con = _connect(home)
+    con = _read_connection(home)
     try:
         df = quarantine(con, args.feed)
     finally:
@@ -326,6 +342,7 @@ def cmd_publish(args, home: Home) -> int:
     if not args.meeting:
         log.info("Publicerar sidorna från lagret…")
         return _run_job(home, "publish")
+    from dashboards.disclosure import DisclosureError
     from dashboards.packs import PackError, build_pack
     from dashboards.policy import load_policy
     from dashboards.site import build_site
@@ -335,30 +352,36 @@ def cmd_publish(args, home: Home) -> int:
 
     from pipelines.publication import read_manifest
 
-    if not home.snapshot.exists():
-        print("Det finns inget publicerat lager ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
-        return 2
-    con = duckdb.connect(str(home.snapshot), read_only=True)  # the published state: never blocks a refresh
-    try:
-        data = load_site_data(con)
-    except WarehouseNotReady as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    finally:
-        con.close()
-    code = (args.municipality or (next(iter(data.municipalities)) if len(data.municipalities) == 1 else "")).zfill(4)
-    if not args.municipality and len(data.municipalities) > 1:
-        print(f"Ange kommun med --municipality (finns: {', '.join(data.municipalities)}).", file=sys.stderr)
-        return 2
+    from pipelines.publication import clean_unfinished_packs
+
     policy = load_policy()
     t0 = time.perf_counter()
     try:
+        # everything is read *after* taking the lock: a refresh that was running has published its snapshot by
+        # then, so the pack, the index and the quality page all show the same, newest state
         with writer_lock(home, wait=True):  # a refresh carries the published pages (and packs) forward
+            clean_unfinished_packs(home.site)
+            if not home.snapshot.exists():
+                print("Det finns inget publicerat lager ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
+                return 2
+            con = duckdb.connect(str(home.snapshot), read_only=True)  # the published state
+            try:
+                data = load_site_data(con)
+            except WarehouseNotReady as exc:
+                print(str(exc), file=sys.stderr)
+                return 2
+            finally:
+                con.close()
+            code = (args.municipality or (next(iter(data.municipalities)) if len(data.municipalities) == 1
+                                          else "")).zfill(4)
+            if not args.municipality and len(data.municipalities) > 1:
+                print(f"Ange kommun med --municipality (finns: {', '.join(data.municipalities)}).", file=sys.stderr)
+                return 2
             folder = build_pack(data, args.meeting, code, args.period, home.site, policy,
                                 analysis_dir=home.analysis, pdf=not args.no_pdf)
             kept = {k: v for k, v in read_manifest(home.site).items() if k in ("run_id", "pending_upto", "fingerprint")}
             build_site(data, home.site, policy, only=set(), manifest=kept)  # the index lists the new pack
-    except PackError as exc:
+    except (PackError, DisclosureError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
     meta = json.loads((folder / "pack.json").read_text(encoding="utf-8"))

@@ -80,7 +80,9 @@ def prepare(home: Home, run_id: str) -> Path:
     new.mkdir(parents=True)
     current = current_version(home)
     if current is not None and (current / "site").is_dir():
-        shutil.copytree(current / "site", new / "site", copy_function=os.link, symlinks=True)
+        # a pack folder left half-written by a killed `publish` (".<name>.tmp") is not carried forward
+        shutil.copytree(current / "site", new / "site", copy_function=os.link, symlinks=True,
+                        ignore=lambda folder, names: [n for n in names if n.startswith(".") and n.endswith(".tmp")])
     else:
         (new / "site").mkdir()
     return new
@@ -108,3 +110,17 @@ def prune(home: Home) -> None:
                     key=lambda p: p.stat().st_mtime)
     for p in others[: max(0, len(others) - (KEEP_VERSIONS - 1))]:
         shutil.rmtree(p, ignore_errors=True)
+
+
+def clean_unfinished_packs(site_dir: Path) -> int:
+    """Remove pack folders a killed `publish` left behind (they are written as ".<name>.tmp", then renamed)."""
+    removed = 0
+    packs = Path(site_dir) / "packs"
+    if packs.is_dir():
+        for tmp in packs.glob(".*.tmp"):
+            for p in tmp.rglob("*"):
+                if p.is_file():
+                    p.chmod(0o644)
+            shutil.rmtree(tmp, ignore_errors=True)
+            removed += 1
+    return removed

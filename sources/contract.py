@@ -84,6 +84,9 @@ class Contract:
     natural_key: tuple[str, ...]
     revision_scope: tuple[str, ...]
     period_column: str | None = None
+    # how a new file replaces earlier rows: "scope" (every earlier row in the revision scope × period the file
+    # covers) or "natural_key" (only earlier rows with the same key: for feeds delivered in overlapping pieces)
+    revision_by: str = "scope"
     period_grain: str | None = None
     aggregate_only: bool = False
 
@@ -274,7 +277,17 @@ def load_contract(feed: str) -> Contract:
         columns=tuple(cols), natural_key=tuple(d.get("natural_key", [])),
         revision_scope=tuple(d.get("revision_scope", [])), period_column=period.get("column"),
         period_grain=period.get("grain"), aggregate_only=bool(d.get("aggregate_only", False)),
+        revision_by=_revision_by(d, path),
     )
+
+
+def _revision_by(d: dict, path) -> str:
+    by = (d.get("revision") or {}).get("by", "scope")
+    if by not in ("scope", "natural_key"):
+        raise ContractError(f"{path}: revision.by must be 'scope' or 'natural_key', not {by!r}")
+    if by == "natural_key" and not d.get("natural_key"):
+        raise ContractError(f"{path}: revision.by natural_key needs a natural_key")
+    return by
 
 
 def profile_from_dict(d: dict, path: Path | None = None) -> Profile:

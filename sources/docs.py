@@ -37,9 +37,12 @@ def render(feed: str) -> str:
     lines = [f"# {c.title} (`{feed}`)", "", c.description, "",
              "Generated from `contract.yaml` and `profiles/` by `python -m sources.docs`; do not edit by hand.", "",
              f"- **Natural key** (unique; a repeated key in a file is quarantined): {', '.join(c.natural_key)}",
-             f"- **Revision scope** (a new file replaces earlier rows of the same): "
-             f"{', '.join(c.revision_scope) or '–'}"
-             + (f" × {c.period_column} per {'month' if c.period_grain == 'month' else 'year'}" if c.period_column else ""),
+             (f"- **Revision** (a new file replaces only earlier rows with the same natural key, "
+              f"{', '.join(c.natural_key)}; the feed arrives in overlapping pieces)" if c.revision_by == "natural_key"
+              else f"- **Revision scope** (a new file replaces earlier rows of the same): "
+                   f"{', '.join(c.revision_scope) or '–'}"
+                   + (f" × {c.period_column} per {'month' if c.period_grain == 'month' else 'year'}"
+                      if c.period_column else "")),
              *(["- **Aggregate only**: files with id or personnummer columns are rejected"] if c.aggregate_only else []),
              "", "## Columns", "", "| column | type | required | rules | description |", "|---|---|---|---|---|"]
     for col in c.columns:

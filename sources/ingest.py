@@ -217,6 +217,14 @@ def _check_aggregate_only(path: Path, table: RawTable, contract: Contract) -> No
 # ------------------------------------------------------------------------------------------ scope
 
 def scope_keys(rows: pd.DataFrame, contract: Contract) -> pd.Series:
+    """What a row of a new file replaces: its revision scope × period, or (``revision.by: natural_key``) exactly the
+    earlier row with the same natural key."""
+    if contract.revision_by == "natural_key":
+        out = None
+        for c in contract.natural_key:
+            part = rows[c].astype("string").fillna("")
+            out = part if out is None else out + "|" + part
+        return out
     parts = [rows[c].astype("string").fillna("") for c in contract.revision_scope]
     if contract.period_column:
         p = rows[contract.period_column]
@@ -551,13 +559,22 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
     return results
 
 
+def _has_meta(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'files'")
+                .fetchall()[0][0])
+
+
 def manifest(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    ensure_schema(con)
+    if not _has_meta(con):  # a read (also on a read-only connection): nothing loaded yet
+        return pd.DataFrame(columns=["sha256", "path", "file_name", "feed", "profile", "format", "received_at",
+                                     "status", "rows_read", "rows_loaded", "rows_quarantined", "masked_values",
+                                     "message", "info"])
     return con.execute("SELECT * FROM meta.files ORDER BY received_at, feed, file_name").df()
 
 
 def quarantine(con: duckdb.DuckDBPyConnection, feed: str | None = None) -> pd.DataFrame:
-    ensure_schema(con)
+    if not _has_meta(con):
+        return pd.DataFrame(columns=["sha256", "file_name", "feed", "row_number", "column_name", "raw_value", "reason"])
     if feed:
         return con.execute("SELECT * FROM meta.quarantine WHERE feed = ? ORDER BY file_name, row_number, column_name",
                            [feed]).df()

@@ -173,3 +173,126 @@ def test_pdf_printing_cannot_hang_publication(tmp_path, monkeypatch):
     reason = print_pdf(tmp_path / "p.html", tmp_path / "p.pdf", timeout=1)
     assert reason is not None and "blev inte klar inom 1 sekunder" in reason
     assert not (tmp_path / "p.pdf").exists()
+
+
+def test_site_files_respect_the_umask(tmp_path):
+    from dashboards.site import _write
+
+    old = os.umask(0o022)
+    try:
+        _write(tmp_path / "a.html", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.html").stat().st_mode & 0o777 == 0o644  # a web server as another user can read it
+    old = os.umask(0o077)
+    try:
+        _write(tmp_path / "b.html", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "b.html").stat().st_mode & 0o777 == 0o600
+
+
+def test_unfinished_packs_are_neither_listed_nor_carried_forward(tmp_path):
+    from dashboards.packs import list_packs
+    from pipelines.publication import clean_unfinished_packs
+
+    site = tmp_path / "site"
+    for name in ("bra-0486-2026-Q3-20261127T101010", ".bra-0486-2026-Q3-20261127T111111.tmp"):
+        (site / "packs" / name).mkdir(parents=True)
+        (site / "packs" / name / "pack.json").write_text(json.dumps({"published": "2026-11-27T10:10:10"}))
+        (site / "packs" / name / "pack.json").chmod(0o444)
+    assert [p["href"] for p in list_packs(site)] == ["packs/bra-0486-2026-Q3-20261127T101010/index.html"]
+    assert clean_unfinished_packs(site) == 1
+    assert sorted(p.name for p in (site / "packs").iterdir()) == ["bra-0486-2026-Q3-20261127T101010"]
+
+
+def test_files_and_quarantine_work_while_a_writer_holds_the_warehouse(sample_home, capsys):
+    import subprocess
+    import sys
+
+    from tests.conftest import run_cli
+
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time\n"
+                               f"c = duckdb.connect({str(sample_home / 'warehouse.duckdb')!r})\n"
+                               "print('klar', flush=True)\ntime.sleep(120)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "klar"  # the writer holds the file lock from here on
+        capsys.readouterr()
+        assert run_cli("--home", str(sample_home), "files", "--json") == 0
+        records = json.loads(capsys.readouterr().out)
+        assert records and all(r["status"] in ("loaded", "replaced", "already_loaded", "rejected") for r in records)
+        assert run_cli("--home", str(sample_home), "quarantine", "--json") == 0
+        json.loads(capsys.readouterr().out)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_four_weekly_est_files_make_one_month_and_a_correction_replaces_only_its_event(tmp_path, con):
+    """EST arrives weekly: a one-event file for June must not replace the other June events."""
+    head = "Händelse-id,Tidpunkt,Kommunkod,Områdeskod,Plats,Latitud,Longitud,Kategori,Underkategori,Beskrivning\n"
+    weeks = {1: range(1, 31), 2: range(31, 61), 3: range(61, 91), 4: range(91, 116)}  # 115 June events
+    for week, ids in weeks.items():
+        rows = "".join(f"E{i},2024-06-{min(28, 7 * (week - 1) + 1 + i % 7):02d} 22:10,0486,0486-01,Torget,59.37,17.03,"
+                       "Nedskräpning,Nedskräpning,x\n" for i in ids)
+        r = ingest_file(con, _write(tmp_path / f"est_v{week}.csv", head + rows), feed="est_events")
+        assert r.status == "loaded" and not r.replaced
+    assert con.execute("SELECT count(*) FROM raw.est_events").fetchall() == [(115,)]
+    # a correction of one event (new category): replaces that event only
+    fix = head + "E5,2024-06-06 22:10,0486,0486-01,Torget,59.37,17.03,Skadegörelse,Klotter,rättad\n"
+    r = ingest_file(con, _write(tmp_path / "est_rattelse.csv", fix), feed="est_events")
+    assert r.status == "loaded" and r.replaced == [con.execute(
+        "SELECT sha256 FROM meta.files WHERE file_name = 'est_v1.csv'").fetchall()[0][0]]
+    assert con.execute("SELECT count(*), count(*) FILTER (WHERE category = 'Skadegörelse') FROM raw.est_events"
+                       ).fetchall() == [(115, 1)]
+    assert con.execute("SELECT count(*) FROM history.est_events").fetchall() == [(1,)]
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_120_inhabitant_area_shows_no_count_of_1_to_4_anywhere(tmp_path):
+    """Small areas: the area table, its Excel file's source table and the quality page's coverage table."""
+    from dashboards import site
+    from dashboards.policy import load_policy
+    from pipelines.assets.site import load_site_data
+    from pipelines.models import run_all
+    from sources.agreements import load_folder
+    from sources.agreements.warehouse import load_plan_tables
+    from sources.taxonomy import load_reference_tables
+
+    policy = load_policy()
+    c = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(c)
+    load_reference_tables(c)
+    load_plan_tables(c, load_folder())
+    rows = [CRIME_H]
+    for year in (2024, 2025):
+        for m in range(1, 13):
+            rows.append(f"A{year}{m};1;1209;{year}-{m:02d}-10;;0486;0486-01;40")
+        rows.append(f"B{year};1;1209;{year}-03-10;;0486;0486-09;{4 if year == 2024 else 5}")  # tiny area: 4 and 5
+        rows.append(f"C{year};1;1209;{year}-03-10;;0486;0486-02;{3 if year == 2024 else 5}")  # big area: 3 and 5
+    pop = ("Kommunkod;Områdeskod;År;Folkmängd\n0486;0486-01;2024;20000\n0486;0486-09;2024;120\n"
+           "0486;0486-02;2024;1000\n0486;0486-01;2025;20000\n0486;0486-09;2025;120\n0486;0486-02;2025;1000\n")
+    for name, text in {"brott.csv": "\n".join(rows) + "\n", "folk.csv": pop}.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert ingest_file(c, tmp_path / name).status == "loaded"
+    run_all(c)
+    data = load_site_data(c)
+    c.close()
+    assert site.small_areas(data, "0486", policy) == {"0486-09"}  # 120 < 1 000; 1 000 itself is not small
+    blocks = site.municipality_blocks(data, "0486", policy)
+    table = next(b for b in blocks if b.id == "brott-omrade").table
+    tiny = table[table["Område"].str.contains("0486-09") | (table["Område"] == data.marts["dim_areas"].set_index(
+        "area_code").area_name.get("0486-09", "0486-09"))]
+    # at the limit (4) hidden, with the rate that would give it away; one above (5) shown
+    assert list(tiny["Antal brott"]) == ["<5", "5"] and list(tiny["Per 100 000 inv."])[0] == "×"
+    assert list(tiny["Per 100 000 inv."])[1] != "×"
+    big = table[table["Område"].str.contains("0486-02") | table["Område"].isin(
+        data.marts["dim_areas"].query("area_code == '0486-02'").area_name)]
+    assert list(big["Antal brott"]) == ["3", "5"]  # at the limit (1 000 inhabitants) counts are shown
+    coverage = site.coverage_matrix(data, policy)
+    tiny_col = next(col for col in coverage.columns if "0486-09" in col or col == "0486-09")
+    assert set(coverage[tiny_col]) == {"<5", "5", "–"}  # kv. 1 2024: 4 hidden; kv. 1 2025: 5 shown
