@@ -22,6 +22,7 @@ import pandas as pd
 
 from pipelines.home import PROJECT_ROOT
 from sources.db import run, scalar
+from sources.faults import fault_point
 
 MODELS_DIR = PROJECT_ROOT / "models"
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
@@ -226,6 +227,8 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.DataFrame
                 else:
                     result = BuildResult("up to date", -1)
                 _save_state(con, model, newest)
+        if result.mode != "up to date":
+            fault_point("model:rebuilt")
         con.commit()
     except Exception:
         con.rollback()

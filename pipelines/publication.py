@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 
 from pipelines.home import Home
+from sources.faults import fault_point
 
 MANIFEST = "publicering.json"
 KEEP_VERSIONS = 2  # the published one and the one before (readers may still have it open)
@@ -99,6 +100,7 @@ def swap(home: Home, version: Path) -> None:
     """Publish ``version``: one atomic rename of the ``published`` link; then remove old unfinished versions."""
     ensure_links(home)
     _point(home.published, version)
+    fault_point("publish:swapped")
     prune(home)
 
 

@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from sources.contract import Contract, Profile, all_feeds, coerce, load_contract, load_profiles
+from sources.faults import fault_point
 from sources.privacy import _CANDIDATE, find_personnummer, mask_text, screen_frame
 from sources.readers import FileRejected, RawTable, iter_file
 from sources.db import run, run_many, scalar
@@ -325,6 +326,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
     chunks = iter_file(path, header_matcher=_header_matcher(cands) if cands else None)
     try:
         table = next(iter(chunks))
+        fault_point("ingest:read")
         contract, prof, mapping = _resolve_profile(path, table, feed, profile)
         if contract.aggregate_only:
             _check_aggregate_only(path, table, contract)
@@ -366,6 +368,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
             message = f"{totals['quarantined']} av {totals['read']} rader i karantän (se lagesbild quarantine)."
         if replaced:
             message += (" " if message else "") + f"Ersatte rader från {len(replaced)} tidigare fil(er)."
+        fault_point("ingest:inserted")
         info = dict(table.info)
         info["mapping"] = mapping
         run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
@@ -374,6 +377,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
                      totals["loaded"], totals["quarantined"], totals["masked"], message,
                      json.dumps(info, ensure_ascii=False)])
         con.commit()
+        fault_point("ingest:committed")
     except FileRejected as exc:  # a problem found further down a large file: nothing of it stays
         con.rollback()
         return _reject(con, path, sha, feed, exc)

@@ -14,6 +14,7 @@ from pipelines.checks.suites import load_suite
 from pipelines.models import discover
 from sources.contract import all_feeds
 from pipelines.resources import LagesbildHome
+from sources.faults import fault_point
 from sources.taxonomy import read_reference
 
 progress = logging.getLogger("lagesbild")
@@ -136,6 +137,7 @@ def site(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: Lagesb
         data = load_site_data(con, only)
     result = build_site(data, out_dir, load_policy(), only=only,
                         manifest={"run_id": context.run_id, "pending_upto": newest, "fingerprint": fingerprint})
+    fault_point("site:written")
     rebuilt = len([p for p in result.pages if p.startswith("lagesbild-")])
     progress.info("Byggde %s kommunsidor (%s) och översikten", rebuilt, "alla" if only is None else "med nya data")
     return dg.MaterializeResult(metadata={
@@ -201,6 +203,7 @@ def snapshot(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: La
         raise RuntimeError("Sidorna för den här uppdateringen saknas; kör `lagesbild refresh` igen.")
     with duckdb.get_connection() as con:
         tables = publish_snapshot(con, version / "warehouse.duckdb", run_id=context.run_id)
+    fault_point("snapshot:written")
     swap(h, version)
     progress.info("Publicerat: sidorna och ögonblicksbilden för läsare (%s)", h.snapshot)
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(h.snapshot)), "tables": tables})

@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
+from sources.faults import fault_point
 from pipelines.checks.suites import CUSTOM, MAX_EXAMPLES, Outcome, Suite, load_suite, lookup_sql, run_suite
 from sources.taxonomy import allowed_values
 from sources.contract import all_feeds
@@ -81,7 +82,9 @@ def _table_level(con, suite: Suite, specs: list[dict]) -> list[Outcome]:
         elif t in ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"):
             cols = spec.get("column_list") or [spec["column"]]
             key = ", ".join(f'"{c}"' for c in cols)
-            notnull = " AND ".join(f'"{c}" IS NOT NULL' for c in cols)
+            # rows with an empty key column are checked too (NULL groups with NULL): only a row whose whole key is
+            # empty is left out (there is nothing to compare)
+            notnull = "NOT (" + " AND ".join(f'"{c}" IS NULL' for c in cols) + ")"
             # one pass over the table: the duplicated keys (few) are kept, then counted and listed
             groups = con.execute(f"SELECT {key}, count(*) AS n FROM {target} WHERE {notnull} GROUP BY ALL "
                                  "HAVING count(*) > 1").fetchall()
@@ -162,6 +165,7 @@ def evaluate(con, suite: Suite, severity: str) -> list[Outcome]:
         run_many(con, "INSERT INTO meta.check_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
             [suite.feed, severity, o.expectation, o.column, o.success, o.unexpected_count, o.element_count,
              o.describe(), json.dumps(o.rows, ensure_ascii=False), now] for o in outcomes])
+        fault_point("checks:written")
         con.commit()
     except Exception:
         con.rollback()
