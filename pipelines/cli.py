@@ -496,6 +496,10 @@ def cmd_bench(args, home: Home) -> int:
         return bench_ingest(args.rows)
     if args.what == "pages":
         return bench_pages(home.site)
+    if args.what == "poison":
+        from pipelines.bench_poison import bench_poison
+
+        return bench_poison()
     return 2
 
 
@@ -568,9 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_plan_show)
 
     s = sub.add_parser("bench", help="benchmarks that print figures (not tests)")
-    s.add_argument("what", choices=["refresh", "ingest", "pages"], nargs="?", default="refresh",
+    s.add_argument("what", choices=["refresh", "ingest", "pages", "poison"], nargs="?", default="refresh",
                    help="refresh (default): national-scale full refresh vs a plain DuckDB floor, then an incremental "
-                        "refresh; ingest: N generated crime rows from one CSV; pages: time until every figure is drawn")
+                        "refresh; ingest: N generated crime rows from one CSV; pages: time until every figure is "
+                        "drawn; poison: peak memory of ingesting hostile files (target ≤ 1 GB each)")
     s.add_argument("--rows", type=int, default=1_000_000, help="ingest: rows to load")
     s.add_argument("--scale", type=float, default=1.0,
                    help="refresh: share of national volume (1 = 15 M crime rows, 3 M EST events, 1 M survey answers)")

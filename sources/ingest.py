@@ -472,23 +472,23 @@ def _dedupe_across_chunks(con, path: Path, sha: str, contract: Contract, totals:
     """Natural-key duplicates between chunks of one large file: the first occurrence wins, as within a chunk."""
     feed = q(contract.feed)
     key = ", ".join(q(k) for k in contract.natural_key)
-    dups = con.execute(
-        f"SELECT _row, {key}, first_row FROM (SELECT _row, {key}, min(_row) OVER (PARTITION BY {key}) AS first_row "
-        f"FROM raw.{feed} WHERE _sha256 = ?) WHERE _row > first_row ORDER BY _row", [sha]).fetchall()
-    if not dups:
-        return 0
-    run_many(con, "INSERT INTO meta.quarantine VALUES (?, ?, ?, ?, ?, ?, ?)", [
-        [sha, display_name(path), contract.feed, r[0], ",".join(contract.natural_key),
-         mask_text(" | ".join(str(v) for v in r[1:-1])),
-         f"dubblett: samma nyckel ({', '.join(contract.natural_key)}) som rad {r[-1]}"] for r in dups])
-    rows = pd.DataFrame({"_row": [r[0] for r in dups]})
-    con.register("_dup_rows", rows)
+    # all in SQL: a file of millions of duplicate rows must not become millions of Python objects
+    shown = " || ' | ' || ".join(f"coalesce(CAST({q(k)} AS VARCHAR), 'None')" for k in contract.natural_key)
+    run(con, f"CREATE OR REPLACE TEMP TABLE _dup_rows AS SELECT _row, first_row, {shown} AS raw_value FROM ("
+             f"SELECT _row, {key}, min(_row) OVER (PARTITION BY {key}) AS first_row FROM raw.{feed} "
+             "WHERE _sha256 = ?) WHERE _row > first_row", [sha])
     try:
-        run(con, f"DELETE FROM raw.{feed} WHERE _sha256 = ? AND _row IN (SELECT _row FROM _dup_rows)", [sha])
+        n = int(scalar(con, "SELECT count(*) FROM _dup_rows"))
+        if n:
+            run(con, "INSERT INTO meta.quarantine SELECT ?, ?, ?, _row, ?, raw_value, "
+                     "'dubblett: samma nyckel (' || ? || ') som rad ' || first_row FROM _dup_rows ORDER BY _row",
+                [sha, display_name(path), contract.feed, ",".join(contract.natural_key),
+                 ", ".join(contract.natural_key)])
+            run(con, f"DELETE FROM raw.{feed} WHERE _sha256 = ? AND _row IN (SELECT _row FROM _dup_rows)", [sha])
     finally:
-        con.unregister("_dup_rows")
-    totals["quarantined"] += len(dups)
-    return len(dups)
+        run(con, "DROP TABLE IF EXISTS _dup_rows")
+    totals["quarantined"] += n
+    return n
 
 
 def records_partitions(contract: Contract) -> bool:

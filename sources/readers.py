@@ -588,12 +588,17 @@ def iter_file(path: Path, header_matcher: HeaderMatcher | None = None, chunk_row
         yield read_file(path, header_matcher)
         return
     encoding = _stream_encoding(path)
+    limit = load_limits().max_field_chars
     with path.open("r", encoding=encoding, newline="", errors="replace") as fh:
         lines = []
-        for _ in range(SCAN_LINES):
-            line = fh.readline()
+        for i in range(SCAN_LINES):
+            line = fh.readline(limit + 2)  # bounded: a multi-gigabyte line is never held whole
             if not line:
                 break
+            if len(line) > limit and not line.endswith("\n"):
+                raise FileRejected(path, f"en rad är längre än {limit:,} tecken".replace(",", " ")
+                                   + " (gränsen i data/config/limits.yaml); filen är troligen trasig eller inte "
+                                   "en export.", "Kontrollera filen och exportera den på nytt.", row=i + 1)
             lines.append(line)
         delimiter = _delimiter_from_header(lines, header_matcher) or sniff_delimiter(lines)
         rows = list(csv.reader(lines, delimiter=delimiter))

@@ -296,3 +296,15 @@ def test_a_120_inhabitant_area_shows_no_count_of_1_to_4_anywhere(tmp_path):
     coverage = site.coverage_matrix(data, policy)
     tiny_col = next(col for col in coverage.columns if "0486-09" in col or col == "0486-09")
     assert set(coverage[tiny_col]) == {"<5", "5", "–"}  # kv. 1 2024: 4 hidden; kv. 1 2025: 5 shown
+
+
+def test_a_huge_line_in_a_chunked_file_is_refused_without_holding_it(tmp_path, monkeypatch):
+    from sources import limits, readers
+
+    monkeypatch.setattr(readers, "load_limits", lambda: limits.Limits(max_field_chars=5_000))
+    path = tmp_path / "brott.csv"
+    path.write_text(CRIME_H + "\n" + "a" * 50_000 + "\n" + CRIME_OK + "\n", encoding="utf-8")
+    with pytest.raises(readers.FileRejected, match="rad 2: en rad är längre än 5 000 tecken"):
+        list(readers.iter_file(path, chunk_bytes=1_000))
+    path.write_text(CRIME_H + "\n" + CRIME_OK + "\n" * 2 + "a" * 4_000 + "\n", encoding="utf-8")  # within the limit
+    assert sum(len(t.frame) for t in readers.iter_file(path, chunk_bytes=1_000)) == 2

@@ -102,3 +102,21 @@ def test_concern_reports_only_for_2025_give_no_2025_vs_2024_signal(tmp_path):
     concern_signal = next(s for s in area.signals if s["kind"] == "concern")
     assert concern_signal["direction"] is None
     assert area_status([concern_signal], 0)[0] == "Oförändrat"  # missing data never turns a status
+
+
+def test_year_to_date_and_rolling_twelve_months_on_the_page(sample_home):
+    page = (sample_home / "site" / "lagesbild-0486.html").read_text(encoding="utf-8")
+    con = duckdb.connect(str(sample_home / "published" / "warehouse.duckdb"), read_only=True)
+    try:
+        ytd, before = con.execute(
+            "SELECT sum(crimes) FILTER (WHERE year = 2026 AND quarter <= 3), "
+            "sum(crimes) FILTER (WHERE year = 2025 AND quarter <= 3) FROM marts.crime_by_quarter "
+            "WHERE municipality_code = '0486' AND counts_as_crime").fetchall()[0]
+    finally:
+        con.close()
+    fmt = lambda v: f"{int(v):,}".replace(",", "\u00a0")  # noqa: E731 - Swedish thousands with a no-break space
+    assert f"Hittills i år (kv. 1–3 2026): {fmt(ytd)} anmälda brott mot {fmt(before)} samma period 2025" in \
+        page.replace("&nbsp;", "\u00a0")
+    assert "Senaste fyra kvartalen (rullande tolv månader)" in page
+    # the area chart is counts by default; the caption says rates rest on residents
+    assert "Diagrammet visar antal brott per kommundel" in page and "räknas på de boende" in page

@@ -51,3 +51,27 @@ def test_bra_status_comes_from_bras_file():
     assert site._bra_status(data, "0486", [2022, 2023]) == (
         "Brås officiella statistik: slutlig för 2023, status okänd för 2022 (enligt Brås fil).")
     assert "framgår inte" in site._bra_status(data, "2081", [2024])
+
+
+def test_the_rates_table_says_when_the_population_is_carried_forward_or_a_year_end():
+    rates = pd.DataFrame({"year": [2023, 2024, 2025],
+                          "population_basis": ["folkmängd 31 dec", "medelfolkmängd", "senast kända 2024"],
+                          "population_final": [True, True, False]})
+    note = site._basis_note(rates)
+    assert note == (" För 2025 saknas befolkningsuppgifter: talen bygger på senast kända folkmängd och är inte "
+                    "slutliga; för 2023 är nämnaren folkmängden en 31 december, inte medelfolkmängden.")
+    assert site._basis_note(rates.iloc[[1]]) == ""  # a mean population, final: nothing to say
+
+
+def test_ntu_is_shown_without_a_municipal_survey():
+    ntu = pd.DataFrame({
+        "geography_code": ["0486", "04", "00"], "geography_name": ["Strängnäs", "Södermanlands län", "Riket"],
+        "year": [2024] * 3, "variable": ["Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"] * 3,
+        "share_percent": [25.0, 27.0, 26.0], "ci_low_percent": [20.0, 25.0, 25.5],
+        "ci_high_percent": [30.0, 29.0, 26.5], "n": [400, 3000, 70000]})
+    survey = pd.DataFrame(columns=["municipality_code", "area_code", "year", "item", "n", "n_eff", "share", "se",
+                                   "ci_low", "ci_high"])
+    data = _data(ntu_by_year=ntu, survey_by_year=survey)
+    blocks = site.survey_blocks(data, "0486", {"": "Hela kommunen"}, site.load_policy())
+    assert [b.id for b in blocks] == ["ntu-jamforelse"]
+    assert list(blocks[0].table["Andel"]) == ["25 %", "27 %", "26 %"]
