@@ -308,3 +308,30 @@ def test_a_huge_line_in_a_chunked_file_is_refused_without_holding_it(tmp_path, m
         list(readers.iter_file(path, chunk_bytes=1_000))
     path.write_text(CRIME_H + "\n" + CRIME_OK + "\n" * 2 + "a" * 4_000 + "\n", encoding="utf-8")  # within the limit
     assert sum(len(t.frame) for t in readers.iter_file(path, chunk_bytes=1_000)) == 2
+
+
+def test_a_row_with_two_bad_cells_is_one_quarantined_row(tmp_path, con):
+    path = tmp_path / "brott.csv"
+    path.write_text(CRIME_H + "\n" + CRIME_OK + "\n5000-K2-24;1;99X9;2024-02-30;;0486;;1\n", encoding="utf-8")
+    r = ingest_file(con, path, feed="crime_reports")
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (2, 1, 1)
+    assert con.execute("SELECT row_number, column_name FROM meta.quarantine ORDER BY 2").fetchall() == [
+        (3, "crime_code"), (3, "registered_date")]  # one row, two reasons
+
+
+def test_the_no_analysis_text_escapes_the_file_name_and_shows_no_server_path(sample_home, tmp_path):
+    from dashboards.packs import build_pack
+    from dashboards.policy import load_policy
+    from pipelines.assets.site import load_site_data
+
+    c = duckdb.connect(str(sample_home / "published" / "warehouse.duckdb"), read_only=True)
+    try:
+        data = load_site_data(c)
+    finally:
+        c.close()
+    hostile = tmp_path / "<img src=x onerror=alert(1)>" / "analys"
+    folder = build_pack(data, "bra", "0486", "2026-Q3", tmp_path / "site", load_policy(), analysis_dir=hostile,
+                        pdf=False)
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    assert "Ingen analys är skriven ännu" in page and "<code>0486-2026-Q3.md</code>" in page
+    assert "<img src=x" not in page and str(tmp_path) not in page
