@@ -207,7 +207,7 @@ def _check_aggregate_only(path: Path, table: RawTable, contract: Contract) -> No
                                "personuppgifter. Filen har inte lästs in.", column=h)
     for h in table.headers:
         col = table.frame[h].astype("string").fillna("")
-        hits = col.str.contains(_CANDIDATE, regex=True).fillna(False).astype(bool)
+        hits = col.astype(object).str.contains(_CANDIDATE, regex=True).fillna(False).astype(bool)
         for idx in col.index[hits][:200]:
             if find_personnummer(str(col.loc[idx])):
                 raise FileRejected(path, "filen innehåller personnummer. Flödet tar bara emot aggregat.",
