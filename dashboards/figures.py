@@ -231,7 +231,7 @@ def plotly_text(value) -> str:
     return html.escape(str(value), quote=False)
 
 
-_DATA_FIELDS = ("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids", "legendgrouptitle")
+_DATA_FIELDS = ("name", "text", "hovertext", "x", "y", "customdata", "labels", "ids")
 
 
 def _escape_values(value):
@@ -254,8 +254,6 @@ def escape_figure(fig: go.Figure) -> go.Figure:
     for trace in fig.data:
         for attr in _DATA_FIELDS:
             if attr not in trace or trace[attr] is None:
-                continue
-            if attr == "legendgrouptitle":
                 continue
             trace[attr] = _escape_values(trace[attr])
     return fig

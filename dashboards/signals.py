@@ -30,10 +30,6 @@ def key_label(key: int) -> str:
     return quarter_label((key - 1) // 4, (key - 1) % 4 + 1)
 
 
-def span_label(key_end: int, quarters: int) -> str:
-    return f"{key_label(key_end - quarters + 1)} – {key_label(key_end)}"
-
-
 def quarter_days(key: int) -> int:
     year, q = (key - 1) // 4, (key - 1) % 4 + 1
     start = pd.Timestamp(year=year, month=3 * q - 2, day=1)
