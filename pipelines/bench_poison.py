@@ -54,6 +54,16 @@ def _gzip_many_rows(path: Path, unpacked: int) -> None:
             i += 20_000
 
 
+def _gzip_duplicate_rows(path: Path, unpacked: int) -> None:
+    """The same valid row over and over (about ``unpacked`` bytes): every row after the first is quarantined."""
+    row = b"5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;1\n"
+    block = row * 20_000
+    with gzip.open(path, "wb", compresslevel=6) as fh:
+        fh.write(CRIME_H.encode() + b"\n")
+        for _ in range(max(1, unpacked // len(block))):
+            fh.write(block)
+
+
 def make_poison(folder: Path) -> list[tuple[Path, str]]:
     folder.mkdir(parents=True, exist_ok=True)
     files = []
@@ -74,6 +84,9 @@ def make_poison(folder: Path) -> list[tuple[Path, str]]:
     files.append((p, "crime_reports"))
     p = folder / "rader.csv.gz"
     _gzip_many_rows(p, 150 * 1024 ** 2)  # 150 MB of distinct valid rows unpacked: read in chunks
+    files.append((p, "crime_reports"))
+    p = folder / "dubbletter.csv.gz"
+    _gzip_duplicate_rows(p, 150 * 1024 ** 2)  # about 2,8 million copies of one row: all but one quarantined
     files.append((p, "crime_reports"))
     p = folder / "utf16.csv"
     p.write_bytes((CRIME_H + "\n5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;1\n").encode("utf-16"))

@@ -507,18 +507,22 @@ def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, prof
     if contract.natural_key and n:
         key = pd.DataFrame({k: typed[k] for k in contract.natural_key}, index=index)
         ok = ~index.isin(list(bad_idx))
-        dup = key[ok].duplicated(keep="first")
+        kf = key[ok]
+        dup = kf.duplicated(keep="first")
         if dup.any():
-            first_row = {}
-            kf = key[ok]
-            for idx, tup in zip(kf.index, kf.itertuples(index=False)):
-                first_row.setdefault(tuple(tup), idx)
+            # vectorised (a file of a million duplicate rows must not become a million Python lookups):
+            # the index of each key's first occurrence, by grouping on the key columns
+            pos = pd.Series(kf.index, index=kf.index)
+            first = pos.groupby([kf[k] for k in contract.natural_key], dropna=False, sort=False).transform("first")
             dup_idx = dup[dup].index
-            reasons = [f"dubblett: samma nyckel ({', '.join(contract.natural_key)}) som rad "
-                       f"{int(row_numbers.loc[first_row[tuple(key.loc[i])]])}" for i in dup_idx]
+            first_rows = row_numbers.loc[first[dup].to_numpy()].astype("int64").astype(str).to_numpy()
+            shown = kf.loc[dup_idx, contract.natural_key[0]].map(str)
+            for k in contract.natural_key[1:]:
+                shown = shown + " | " + kf.loc[dup_idx, k].map(str)
+            reasons = f"dubblett: samma nyckel ({', '.join(contract.natural_key)}) som rad " + pd.Series(first_rows)
             err = pd.concat([err, pd.DataFrame({"_idx": dup_idx, "column": ",".join(contract.natural_key),
-                                                 "raw_value": [" | ".join(str(v) for v in key.loc[i]) for i in dup_idx],
-                                                 "reason": reasons})], ignore_index=True)
+                                                 "raw_value": shown.to_numpy(),
+                                                 "reason": reasons.to_numpy()})], ignore_index=True)
             bad_idx |= set(dup_idx.tolist())
 
     good = ~index.isin(list(bad_idx))

@@ -30,3 +30,17 @@ def scalar(con, sql: str, params=None):
     """First column of the first row, with the result fully consumed (``fetchone`` leaves it open in DuckDB 2.x)."""
     rows = (con.execute(sql, params) if params is not None else con.execute(sql)).fetchall()
     return rows[0][0] if rows else None
+
+
+def run_with_frame(con, sql: str, _frame, params=None) -> list:
+    """Run ``sql`` that reads the pandas frame as ``_frame`` (DuckDB's replacement scan of this local variable).
+
+    Used instead of ``con.register`` inside a transaction: DuckDB keeps every registered object alive until the
+    transaction ends (``unregister`` does not free it), so a large file loaded chunk by chunk in one transaction
+    would hold every chunk's frames in memory at once (2,8 million quarantined duplicate rows reached 1,3 GB)."""
+    # the execute must happen in this function: DuckDB looks the name up in the calling frame's locals
+    cur = con.execute(sql, params) if params is not None else con.execute(sql)
+    try:
+        return cur.fetchall()
+    except Exception:  # statements without a result set
+        return []

@@ -25,7 +25,7 @@ from sources.contract import Contract, Profile, all_feeds, coerce, load_contract
 from sources.faults import fault_point
 from sources.privacy import _CANDIDATE, find_personnummer, mask_text, screen_frame
 from sources.readers import FileRejected, RawTable, iter_file
-from sources.db import run, run_many, scalar
+from sources.db import run, run_many, run_with_frame, scalar
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".parquet", ".gz")
 # Column headers that identify a person: never accepted in an aggregate-only feed.
@@ -427,40 +427,30 @@ def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, 
     if len(rows):
         # revisions: rows of earlier files in the scopes this file covers are replaced
         scopes = pd.DataFrame({"scope": rows["_scope"].drop_duplicates().astype(str)})
-        con.register("_new_scopes", scopes)
-        try:
-            where = f"_scope IN (SELECT scope FROM _new_scopes) AND _sha256 <> ?"
-            removed = con.execute(f"SELECT _sha256, _scope, count(*) FROM raw.{q(feed_name)} WHERE {where} "
-                                  "GROUP BY ALL ORDER BY 1, 2", [sha]).fetchall()
-            if removed:
-                # the replaced rows move to history.<feed>: which file gave which figures stays on record
-                run(con, f"INSERT INTO history.{q(feed_name)} SELECT *, ?, ? FROM raw.{q(feed_name)} WHERE {where}",
-                    [sha, now, sha])
-                run(con, f"DELETE FROM raw.{q(feed_name)} WHERE {where}", [sha])
-                run_many(con, "INSERT INTO meta.revisions VALUES (?, ?, ?, ?, ?, ?)",
-                         [[sha, old, feed_name, scope, n, now] for old, scope, n in removed])
-                replaced = {old for old, _, _ in removed}
-        finally:
-            con.unregister("_new_scopes")
-        con.register("_incoming", rows)
-        try:
-            cols = ["_sha256", "_row", "_scope"] + contract.column_names
-            select = ", ".join([q(c) for c in cols[:3]]
-                               + [f"CAST({q(c.name)} AS {c.duckdb_type})" for c in contract.columns])
-            run(con, f"INSERT INTO raw.{q(feed_name)} ({', '.join(q(c) for c in cols)}) SELECT {select} FROM _incoming")
-        finally:
-            con.unregister("_incoming")
+        # frames are read by replacement scan, never registered: see sources.db.run_with_frame
+        where = f"_scope IN (SELECT scope FROM _frame) AND _sha256 <> ?"
+        removed = run_with_frame(con, f"SELECT _sha256, _scope, count(*) FROM raw.{q(feed_name)} WHERE {where} "
+                                      "GROUP BY ALL ORDER BY 1, 2", scopes, [sha])
+        if removed:
+            # the replaced rows move to history.<feed>: which file gave which figures stays on record
+            run_with_frame(con, f"INSERT INTO history.{q(feed_name)} SELECT *, ?, ? FROM raw.{q(feed_name)} "
+                                f"WHERE {where}", scopes, [sha, now, sha])
+            run_with_frame(con, f"DELETE FROM raw.{q(feed_name)} WHERE {where}", scopes, [sha])
+            run_many(con, "INSERT INTO meta.revisions VALUES (?, ?, ?, ?, ?, ?)",
+                     [[sha, old, feed_name, scope, n, now] for old, scope, n in removed])
+            replaced = {old for old, _, _ in removed}
+        cols = ["_sha256", "_row", "_scope"] + contract.column_names
+        select = ", ".join([q(c) for c in cols[:3]]
+                           + [f"CAST({q(c.name)} AS {c.duckdb_type})" for c in contract.columns])
+        run_with_frame(con, f"INSERT INTO raw.{q(feed_name)} ({', '.join(q(c) for c in cols)}) SELECT {select} "
+                            "FROM _frame", rows)
     if len(coerced.quarantine):
         qf = coerced.quarantine.rename(columns={"_row": "row_number", "column": "column_name"})
         qf.insert(0, "sha256", sha)
         qf.insert(1, "file_name", display_name(path))
         qf.insert(2, "feed", feed_name)
-        con.register("_quarantine", qf)
-        try:
-            run(con, "INSERT INTO meta.quarantine SELECT sha256, file_name, feed, row_number, column_name, "
-                     "raw_value, reason FROM _quarantine")
-        finally:
-            con.unregister("_quarantine")
+        run_with_frame(con, "INSERT INTO meta.quarantine SELECT sha256, file_name, feed, row_number, column_name, "
+                            "raw_value, reason FROM _frame", qf)
     totals["read"] += rows_read
     totals["loaded"] += len(rows)
     totals["quarantined"] += coerced.quarantined_rows

@@ -76,3 +76,38 @@ def test_unchanged_files_are_not_hashed_again_but_changed_ones_are(tmp_path, mon
     result = ingest_file(con, path, feed="crime_reports")
     assert hashed and result.status == "loaded" and result.rows_loaded == 6
     assert con.execute("SELECT count(*) FROM raw.crime_reports").fetchall() == [(6,)]
+
+
+def test_a_chunk_frees_the_frames_of_the_chunks_before_it(tmp_path, monkeypatch):
+    """A large file is one transaction; DuckDB keeps frames *registered* during a transaction alive until it ends,
+    which made 2,8 million quarantined duplicates take 1,3 GB. Frames of earlier chunks must be gone by the next."""
+    import gc
+    import weakref
+
+    import sources.ingest as ingest
+
+    seen: list = []
+    alive_at_chunk: list[int] = []
+    real_run_with_frame, real_load_chunk = ingest.run_with_frame, ingest._load_chunk
+
+    def spy_run_with_frame(con, sql, frame, params=None):
+        seen.append(weakref.ref(frame))
+        return real_run_with_frame(con, sql, frame, params)
+
+    def spy_load_chunk(*args, **kwargs):
+        gc.collect()
+        alive_at_chunk.append(sum(r() is not None for r in seen))
+        return real_load_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "run_with_frame", spy_run_with_frame)
+    monkeypatch.setattr(ingest, "_load_chunk", spy_load_chunk)
+    lines = [_rows(1)] * 30  # every row after the first is a duplicate: each chunk quarantines rows
+    path = _write(tmp_path / "dubbletter.csv", lines)
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(readers, "CHUNK_ROWS", 7)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    result = ingest.ingest_file(con, path, feed="crime_reports")
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (30, 1, 29)
+    assert len(alive_at_chunk) == 5 and len(seen) >= 8  # 5 chunks of 7, 7, 7, 7, 2 rows, frames used by each
+    assert alive_at_chunk == [0] * 5
