@@ -262,13 +262,29 @@ def promise_blocks(data: SiteData, code: str) -> list[Block]:
             label = f"T{(t.month - 1) // 4 + 1} {t.year}"
             row[label] = fmt_int(part.done_in_period.sum()) if items else "–"
         rows.append(row)
-    return [Block(
+    marks = site_mod._interpretations(data, doc.promise_doc_id)
+    cadence = getattr(doc, "reporting_cadence_label", None)
+    reporting = ""
+    if isinstance(cadence, str) and cadence:
+        reporting = f" Dokumentet anger uppföljning {cadence}."
+        why = marks[(marks.item_type == "reporting") & (marks.field == "cadence")].why
+        if len(why):  # the document does not say so: the encoding's reading, with its reason
+            reporting = f" Uppföljning {cadence} (tolkning, inte dokumentets text: {why.iloc[0]})"
+    linked = marks[(marks.item_type == "promises") & (marks.field == "activities")].why
+    if len(linked):
+        reporting += f" Kopplingen mellan löften och aktiviteter är en tolkning: {linked.iloc[0]}"
+    blocks = [Block(
         id="medborgarloften", section="Medborgarlöften", title=f"{doc.title}: genomfört per tertial",
         description=("Antal genomförda tillfällen per tertial för de aktiviteter och mål som hör till varje löfte "
-                     "(enligt aktivitetsloggen). Medborgarlöften följs upp varje tertial."),
+                     "(enligt aktivitetsloggen)." + reporting),
         figure=None, table=pd.DataFrame(rows), source="Aktivitetslogg; medborgarlöften",
         period=f"{fmt_date(pd.Timestamp(doc.valid_from).date())} – {fmt_date(pd.Timestamp(doc.valid_to).date())}",
         status="Enligt aktivitetsloggen.")]
+    note = site_mod.interpretation_block(data, doc.promise_doc_id, "medborgarlöftena")
+    if note is not None:
+        note.section = "Medborgarlöften"
+        blocks.append(note)
+    return blocks
 
 
 def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: Path, policy: Policy,

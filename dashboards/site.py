@@ -713,8 +713,12 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
     if ags.empty:
         return None, []
     ag = ags.iloc[0]
+    marks = _interpretations(data, ag.agreement_id)
+    valid_marks = marks[(marks.item_type == "document") & marks.field.isin(["valid_from", "valid_to"])]
     info = {"id": ag.agreement_id, "title": ag.title, "valid": f"{fmt_date(pd.Timestamp(ag.valid_from).date())} – "
                                        f"{fmt_date(pd.Timestamp(ag.valid_to).date())}",
+            # dates the document does not state are shown as the encoding's reading, with its reason
+            "valid_note": "; ".join(dict.fromkeys(valid_marks.why)) or None,
             "goal": ag.overall_goal, "period": quarter_label(year, quarter)}
     ind = data.marts["indicators_by_quarter"]
     ind = ind[(ind.agreement_id == ag.agreement_id) & (ind.area_code == "")]
@@ -811,10 +815,18 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
     if not follow.empty:
         latest = follow.sort_values("period_start").groupby("item_id").tail(1).sort_values("ordinal")
         latest = latest.assign(order=latest.status.map(STATUS_ORDER)).sort_values(["order", "ordinal"])
+        # values the agreement does not state (e.g. a responsible party where the plan has no such column) are
+        # shown as interpretations, and the reasons are given under the table
+        act_marks = marks[marks.item_type == "activities"]
+        marked = {(r.item_id, r.field) for r in act_marks.itertuples()}
+        responsible_interpreted = [(i, "responsible") in marked for i in latest.item_id]
+        target_interpreted = [(i, "count") in marked or (i, "per") in marked for i in latest.item_id]
         table = pd.DataFrame({
             "Aktivitet": [" ".join(str(n).split()) for n in latest.name],
-            "Ansvarig": latest.party.str.capitalize(),
-            "Mål för året": [fmt_int(t) if pd.notna(t) else "inget antal" for t in latest.target],
+            "Ansvarig": [str(p).capitalize() + (" (tolkning)" if m else "")
+                         for p, m in zip(latest.party, responsible_interpreted)],
+            "Mål för året": [(fmt_int(t) + (" (tolkning)" if m else "")) if pd.notna(t) else "inget antal"
+                             for t, m in zip(latest.target, target_interpreted)],
             "Genomfört hittills": [fmt_int(v) for v in latest.done_to_date],
             "Förväntat hittills": [fmt_int(v) if pd.notna(v) else "–" for v in latest.expected],
             "Status": latest.status})
@@ -824,10 +836,51 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
             description=("Status per aktivitet vid senaste tertialet. Regler: klar = årets mål är nått; "
                          "efter plan = färre än förväntat hittills (målet fördelat jämnt över året, avrundat nedåt) "
                          "eller året slut utan att målet nåtts; ej påbörjad = inget gjort och inget förväntat ännu; "
-                         "enligt plan = i övrigt. Aktiviteter utan antal: enligt plan om något gjorts under tertialet."),
+                         "enligt plan = i övrigt. Aktiviteter utan antal: enligt plan om något gjorts under tertialet."
+                         + _interpretation_note(act_marks[act_marks.item_id.isin(set(latest.item_id))],
+                                                ["responsible", "count", "per"])),
             figure=None, table=table, source="Aktivitetslogg; samverkansöverenskommelsens handlingsplan",
             period=f"{year}", status="Enligt aktivitetsloggen; aktiviteter som inte loggats räknas inte."))
+    note = interpretation_block(data, ag.agreement_id, "samverkansöverenskommelsen")
+    if note is not None:
+        blocks.append(note)
     return info, blocks
+
+
+def _interpretations(data: SiteData, document_id: str) -> pd.DataFrame:
+    """The values of an agreement or promise document that the encoding assumes (plan.interpretations)."""
+    marks = data.plan.get("interpretations")
+    if marks is None or marks.empty:
+        return pd.DataFrame(columns=["document_id", "ordinal", "item_type", "item_id", "item", "field", "field_label",
+                                     "value", "by_whom", "why"])
+    return marks[marks.document_id == document_id].sort_values("ordinal")
+
+
+def _interpretation_note(marks: pd.DataFrame, fields: list[str]) -> str:
+    """" Tolkning (inte överenskommelsens text): …" with each distinct reason once."""
+    reasons = list(dict.fromkeys(f"{r.field_label}: {r.why}" for r in marks.itertuples() if r.field in fields))
+    if not reasons:
+        return ""
+    return " Tolkning (inte överenskommelsens text) – " + " ".join(
+        r if r.endswith(".") else r + "." for r in reasons)
+
+
+def interpretation_block(data: SiteData, document_id: str, title: str) -> Block | None:
+    """Every value the encoding of an agreement or promise document assumes, with who assumed it and why."""
+    marks = _interpretations(data, document_id)
+    if marks.empty:
+        return None
+    table = pd.DataFrame({"Gäller": list(marks["item"]), "Uppgift": list(marks.field_label),
+                          "Värde i lägesbild": list(marks.value), "Varför det är en tolkning": list(marks.why),
+                          "Tolkad av": list(marks.by_whom)})
+    return Block(
+        id=f"tolkningar-{document_id}", section="Prioriterade områden i samverkansöverenskommelsen",
+        title=f"Tolkningar i {title}",
+        description=("Uppgifter som lägesbilden behöver men som dokumentet inte anger (till exempel en "
+                     "mötesfrekvens eller en ansvarig part). De är tolkningar, inte dokumentets text, och markeras "
+                     "\"tolkning\" där de visas. Allt annat är dokumentets egna ord."),
+        figure=None, table=table, source=f"data/agreements/{document_id}.yaml och det undertecknade dokumentet",
+        period="Hela giltighetstiden", status="Tolkningarna kan ändras när parterna förtydligar dokumentet.")
 
 
 def _concern_indicator_facts(data: SiteData, code: str, agreement_id: str, indicator_id: str, area, label: str,

@@ -441,7 +441,8 @@ def cmd_plan_validate(args, home: Home) -> int:
 
 
 def cmd_plan_show(args, home: Home) -> int:
-    from sources.agreements import CADENCE_LABELS, PlanInvalid, load_folder
+    from sources.agreements import (CADENCE_LABELS, PlanInvalid, interpretation, interpretations, interpreted_mark,
+                                    load_folder, shown_value)
 
     try:
         plan = load_folder(Path(args.folder)) if args.folder else load_folder()
@@ -455,8 +456,8 @@ def cmd_plan_show(args, home: Home) -> int:
         return 0
     for d in sorted(docs, key=lambda d: (str(d["municipality"]["code"]), d["kind"], str(d["valid_from"]))):
         log.info("%s (%s %s)", d["title"], d["municipality"]["name"], d["municipality"]["code"])
-        log.info("  %s, gäller %s – %s. Parter: %s", d["kind"], d["valid_from"], d["valid_to"],
-                 ", ".join(p["name"] for p in d["parties"]))
+        log.info("  %s, gäller %s%s – %s%s. Parter: %s", d["kind"], d["valid_from"], interpreted_mark(d, "valid_from"),
+                 d["valid_to"], interpreted_mark(d, "valid_to"), ", ".join(p["name"] for p in d["parties"]))
         if d.get("overall_goal"):
             log.info("  Övergripande mål: %s", " ".join(str(d["overall_goal"]).split()))
         indicators = plan.indicators.get(str(d["id"]), [])
@@ -470,16 +471,28 @@ def cmd_plan_show(args, home: Home) -> int:
             for ind in indicators:
                 if ind["priority_area"] == a["id"]:
                     log.info("      indikator: %s", ind["label"])
+        for a in d.get("activities") or []:
+            if interpretation(a, "responsible"):
+                log.info("  aktivitet: %s – ansvariga %s%s", " ".join(str(a["name"]).split())[:70],
+                         shown_value(d, "responsible", a["responsible"]), interpreted_mark(a, "responsible"))
         for f in d.get("forums") or []:
-            log.info("  forum: %s (%s)", f["name"], CADENCE_LABELS[f["cadence"]])
+            log.info("  forum: %s (%s%s)", f["name"], CADENCE_LABELS[f["cadence"]], interpreted_mark(f, "cadence"))
         for p in d.get("promises") or []:
             log.info("  ▸ löfte: %s", " ".join(str(p["text"]).split()))
             for t in p.get("targets") or []:
                 log.info("      mål: %s%s", " ".join(str(t["text"]).split())[:100],
-                         f" (antal: {t['count']})" if t.get("count") else "")
+                         f" (antal: {t['count']}{interpreted_mark(t, 'count')})" if t.get("count") else "")
+        rep = d.get("reporting")
+        if rep:
+            log.info("  rapportering: %s, %s%s", rep["forum"], CADENCE_LABELS[rep["cadence"]],
+                     interpreted_mark(rep, "cadence"))
         for f in d.get("follow_up") or []:
-            log.info("  uppföljning: %s – %s (%s)", f["what"], " ".join(str(f["method"]).split()),
-                     CADENCE_LABELS[f["frequency"]])
+            log.info("  uppföljning: %s – %s (%s%s); ansvarig: %s%s", f["what"], " ".join(str(f["method"]).split()),
+                     CADENCE_LABELS[f["frequency"]], interpreted_mark(f, "frequency"), f["responsible"],
+                     interpreted_mark(f, "responsible"))
+        marks = interpretations(d)
+        if marks:
+            log.info("  %d uppgifter är tolkningar (markerade [tolkning: …]); resten är dokumentets ord.", len(marks))
         log.info("")
     return 0
 

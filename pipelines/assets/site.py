@@ -24,7 +24,7 @@ SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas"
                                   "rates_by_year", "bra_crime_by_year", "ntu_by_year", "est_weekday_hour",
                                   "bra_status_by_year"]
 PLAN_TABLES = ["agreements", "priority_areas", "indicator_map", "activities", "activity_areas", "promise_docs",
-               "promises", "promise_activities", "promise_targets"]
+               "promises", "promise_activities", "promise_targets", "interpretations"]
 
 
 class WarehouseNotReady(RuntimeError):

@@ -34,6 +34,27 @@ INDICATOR_KINDS = {
     "activity": ("activity",),
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+# Any entry may say which of its values are the document's own words and which are interpretations
+# (sources/agreements/README.md, "Said and interpreted").
+MARKS = ("said", "interpreted")
+
+
+def interpretation(m: Any, key: str) -> dict | None:
+    """``{by, why}`` when ``m[key]`` is marked as an interpretation, else None."""
+    if isinstance(m, dict) and isinstance(m.get("interpreted"), dict):
+        v = m["interpreted"].get(key)
+        return dict(v) if isinstance(v, dict) else None
+    return None
+
+
+def said(m: Any, key: str) -> str | None:
+    """The document's own words behind ``m[key]``, when given."""
+    if isinstance(m, dict) and isinstance(m.get("said"), dict):
+        v = m["said"].get(key)
+        if isinstance(v, list):
+            v = " … ".join(str(x) for x in v)
+        return " ".join(str(v).split()) if v else None
+    return None
 
 
 class AgreementError(ValueError):
@@ -111,12 +132,50 @@ class _Checker:
         for k in required:
             if k not in m or m[k] in (None, ""):
                 self.fail(m, k, f"{where}.{k}" if where else k, "obligatoriskt fält saknas eller är tomt")
-        allowed = set(required) | set(optional)
+        allowed = set(required) | set(optional) | set(MARKS)
         for k in m:
             if k not in allowed:
                 self.fail(m, k, f"{where}.{k}" if where else str(k),
                           f"okänt fält; tillåtna fält här är: {', '.join(sorted(allowed))}")
+        self.marks(m, where)
         return True
+
+    def marks(self, m: _Map, where: str) -> None:
+        """``said`` (the document's own words behind a normalised value) and ``interpreted`` (a value the document
+        does not state: who assumed it and why) name fields of the same entry."""
+        pre = f"{where}." if where else ""
+        said, interp = m.get("said"), m.get("interpreted")
+        if said is not None:
+            if not isinstance(said, _Map):
+                self.fail(m, "said", f"{pre}said", "ska vara fält: \"dokumentets ordagranna text\"")
+            else:
+                for k, v in said.items():
+                    if k not in m or k in MARKS:
+                        self.fail(said, k, f"{pre}said.{k}", "fältet finns inte i posten")
+                    elif not (isinstance(v, str) and v.strip()) and not (
+                            isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v)):
+                        # a list: the parts of a text the document splits (e.g. over two table rows)
+                        self.fail(said, k, f"{pre}said.{k}", "ska vara dokumentets ordagranna text")
+        if interp is not None:
+            if not isinstance(interp, _Map):
+                self.fail(m, "interpreted", f"{pre}interpreted", "ska vara fält: {by: …, why: …}")
+                return
+            for k, v in interp.items():
+                w = f"{pre}interpreted.{k}"
+                if k not in m or k in MARKS:
+                    self.fail(interp, k, w, "fältet finns inte i posten")
+                    continue
+                if isinstance(said, _Map) and k in said:
+                    self.fail(interp, k, w, "ett värde är antingen dokumentets ord (said) eller en tolkning, inte båda")
+                if not isinstance(v, _Map):
+                    self.fail(interp, k, w, "ska vara {by: vem som tolkat, why: varför}")
+                    continue
+                for need in ("by", "why"):
+                    if not isinstance(v.get(need), str) or not v[need].strip():
+                        self.fail(v, need, f"{w}.{need}", "obligatoriskt fält saknas eller är tomt")
+                for extra in v:
+                    if extra not in ("by", "why"):
+                        self.fail(v, extra, f"{w}.{extra}", "okänt fält; tillåtna fält här är: by, why")
 
     def text(self, m: _Map, key: str, where: str) -> None:
         if key in m and m[key] is not None and not isinstance(m[key], str):
@@ -165,9 +224,9 @@ class _Checker:
 COMMON_REQUIRED = ("id", "kind", "title", "municipality", "valid_from", "valid_to", "parties")
 AGREEMENT_OPTIONAL = ("source", "purpose", "overall_goal", "method", "priority_areas", "forums", "data_sources",
                       "activities", "follow_up", "decided", "replaces", "signed", "context", "commitments",
-                      "coordinators", "focus_places")
+                      "coordinators", "focus_places", "communication", "updated")
 PROMISE_OPTIONAL = ("source", "agreement", "reporting", "promises", "focus", "expected_effect", "follow_up",
-                    "communication")
+                    "communication", "signatories", "updated")
 
 
 def validate(doc: _Map, path: Path) -> list[AgreementError]:
@@ -206,7 +265,7 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
         forums = c.list_(doc, "forums", "forums")
         for i, f in enumerate(forums):
             if c.keys(f, f"forums[{i}]", ("id", "name", "cadence"),
-                      ("role", "chair", "members", "adjunct", "min_per_year", "builds_lagesbild")):
+                      ("role", "chair", "members", "adjunct", "min_per_year", "builds_lagesbild", "purpose", "note")):
                 c.choice(f, "cadence", f"forums[{i}].cadence", CADENCES)
         forum_ids = c.ids(forums, "forums")
         for i, s in enumerate(c.list_(doc, "data_sources", "data_sources")):
@@ -263,6 +322,8 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
                         _target(c, t, f"{w}.targets[{j}]")
             c.ids(targets, f"{w}.targets")
         c.ids(promises, "promises")
+        for i, sg in enumerate(c.list_(doc, "signatories", "signatories")):
+            c.keys(sg, f"signatories[{i}]", ("name",), ("role", "organisation"))
         for i, f in enumerate(c.list_(doc, "follow_up", "follow_up")):
             if c.keys(f, f"follow_up[{i}]", ("what", "method", "responsible", "frequency"), ("forum",)):
                 c.choice(f, "frequency", f"follow_up[{i}].frequency", CADENCES)
@@ -273,6 +334,7 @@ def _target(c: _Checker, t: Any, where: str) -> None:
     if not isinstance(t, _Map):
         c.errors.append(AgreementError(c.path, None, where, "ska vara en post med count: och per:"))
         return
+    c.marks(t, where)
     n = t.get("count")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         c.fail(t, "count", f"{where}.count", f"ska vara ett heltal ≥ 1, inte {n!r}")
@@ -419,3 +481,82 @@ class PlanInvalid(ValueError):
     def __init__(self, errors: list[AgreementError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+
+# ------------------------------------------------------------------------------------------ interpretations
+
+FIELD_LABELS = {"cadence": "mötesfrekvens", "frequency": "frekvens", "responsible": "ansvariga", "count": "antal",
+                "per": "period för målet", "valid_from": "gäller från", "valid_to": "gäller till", "title": "titel",
+                "min_per_year": "minst antal per år", "activities": "kopplade aktiviteter", "forum": "forum",
+                "name": "namn", "text": "text", "party": "part"}
+PER_LABELS = {"year": "per år", "tertial": "per tertial", "quarter": "per kvartal", "month": "per månad",
+              "period": "under giltighetstiden"}
+_KIND_LABELS = {"forums": "Forum", "activities": "Aktivitet", "follow_up": "Uppföljning", "promises": "Löfte",
+                "targets": "Mål", "parties": "Part", "priority_areas": "Område", "reporting": "Rapportering",
+                "target": "Mål"}
+
+
+def shown_value(doc: Any, key: str, value: Any) -> str:
+    """A normalised value as a reader sees it (Swedish labels, party names)."""
+    if key in ("cadence", "frequency") and value in CADENCE_LABELS:
+        return CADENCE_LABELS[value]
+    if key == "per" and value in PER_LABELS:
+        return PER_LABELS[value]
+    if key == "responsible" and isinstance(value, list):
+        names = {str(p["id"]): str(p["name"]) for p in (doc.get("parties") or [])}
+        return ", ".join(names.get(str(r.get("party")), str(r.get("party"))) for r in value if isinstance(r, dict))
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return " ".join(str(value).split())
+
+
+def interpretations(doc: Any) -> list[dict]:
+    """Every value of a document marked as an interpretation, in document order:
+    ``{item_type, item_id, item, field, field_label, value, by, why}`` (item: the entry it belongs to, as named)."""
+    out: list[dict] = []
+
+    def label_of(m: dict, kind: str) -> str:
+        for k in ("name", "what", "text", "title"):
+            if isinstance(m.get(k), str):
+                text = " ".join(m[k].split())
+                return f"{_KIND_LABELS.get(kind, kind)}: {text[:80]}{'…' if len(text) > 80 else ''}"
+        return _KIND_LABELS.get(kind, kind)
+
+    def visit(m: Any, kind: str, item_id: str | None, item: str) -> None:
+        if isinstance(m, list):
+            for x in m:
+                visit(x, kind, item_id, item)
+            return
+        if not isinstance(m, dict):
+            return
+        if "id" in m and kind:
+            item_id, item = str(m["id"]), label_of(m, kind)
+        elif kind in ("follow_up", "reporting", "target"):
+            item = label_of(m, kind)
+        for key, mark in (m.get("interpreted") or {}).items():
+            if isinstance(mark, dict):
+                out.append({"item_type": kind or "document", "item_id": item_id, "item": item, "field": key,
+                            "field_label": ("uppföljningsfrekvens" if kind == "reporting" and key == "cadence"
+                                            else FIELD_LABELS.get(key, key)),
+                            "value": shown_value(doc, key, m.get(key)),
+                            "by": " ".join(str(mark.get("by", "")).split()),
+                            "why": " ".join(str(mark.get("why", "")).split())})
+        for key, v in m.items():
+            if key in MARKS:
+                continue
+            if isinstance(v, (list, dict)):
+                visit(v, key if key in _KIND_LABELS else kind, item_id, item)
+
+    visit(doc, "", None, "Dokumentet")
+    return out
+
+
+def interpreted_mark(m: Any, key: str) -> str:
+    """`` [tolkning: …]`` or `` (”the document's words”)`` for ``plan show``; empty when neither is given."""
+    i = interpretation(m, key)
+    if i:
+        return f" [tolkning: {' '.join(i['why'].split())}]"
+    q = said(m, key)
+    return f" (”{q}”)" if q else ""

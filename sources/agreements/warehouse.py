@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sources.agreements import Plan
+from sources.agreements import CADENCE_LABELS, Plan, interpretations
 from sources.db import run
 
 
@@ -17,10 +17,14 @@ COLUMNS = {
                    "lead_party", "responsible"],
     "activity_areas": ["agreement_id", "activity_id", "priority_area_id"],
     "follow_up": ["agreement_id", "ordinal", "what", "method", "responsible", "frequency"],
-    "promise_docs": ["promise_doc_id", "title", "municipality_code", "agreement_id", "valid_from", "valid_to"],
+    "promise_docs": ["promise_doc_id", "title", "municipality_code", "agreement_id", "valid_from", "valid_to",
+                     "reporting_forum", "reporting_cadence", "reporting_cadence_label"],
     "promises": ["promise_doc_id", "promise_id", "ordinal", "text"],
     "promise_targets": ["promise_doc_id", "promise_id", "target_id", "text", "party", "target_count", "target_per"],
     "promise_activities": ["promise_doc_id", "promise_id", "agreement_id", "activity_id"],
+    # every value the encoding assumes rather than quotes (sources/agreements/README.md, "Said and interpreted")
+    "interpretations": ["document_id", "municipality_code", "ordinal", "item_type", "item_id", "item", "field",
+                        "field_label", "value", "by_whom", "why"],
     "indicator_map": ["agreement_id", "municipality_code", "priority_area_id", "sub_goal_id", "indicator_id", "ordinal",
                       "label", "kind", "dimension", "value", "rationale", "higher_is_worse"],
 }
@@ -29,9 +33,14 @@ COLUMNS = {
 def plan_frames(plan: Plan) -> dict[str, pd.DataFrame]:
     rows: dict[str, list[dict]] = {k: [] for k in (
         "agreements", "priority_areas", "sub_goals", "forums", "activities", "activity_areas", "follow_up",
-        "promise_docs", "promises", "promise_targets", "promise_activities", "indicator_map")}
+        "promise_docs", "promises", "promise_targets", "promise_activities", "indicator_map", "interpretations")}
     for doc_id, d in plan.documents.items():
         mun = str(d["municipality"]["code"])
+        for i, r in enumerate(interpretations(d), start=1):
+            rows["interpretations"].append({"document_id": doc_id, "municipality_code": mun, "ordinal": i,
+                                            "item_type": r["item_type"], "item_id": r["item_id"], "item": r["item"],
+                                            "field": r["field"], "field_label": r["field_label"], "value": r["value"],
+                                            "by_whom": r["by"], "why": r["why"]})
         if d["kind"] == "samverkansöverenskommelse":
             rows["agreements"].append({"agreement_id": doc_id, "title": d["title"], "municipality_code": mun,
                                        "valid_from": d["valid_from"], "valid_to": d["valid_to"],
@@ -63,7 +72,11 @@ def plan_frames(plan: Plan) -> dict[str, pd.DataFrame]:
         else:
             rows["promise_docs"].append({"promise_doc_id": doc_id, "title": d["title"], "municipality_code": mun,
                                          "agreement_id": d.get("agreement"), "valid_from": d["valid_from"],
-                                         "valid_to": d["valid_to"]})
+                                         "valid_to": d["valid_to"],
+                                         "reporting_forum": (d.get("reporting") or {}).get("forum"),
+                                         "reporting_cadence": (d.get("reporting") or {}).get("cadence"),
+                                         "reporting_cadence_label": CADENCE_LABELS.get(
+                                             (d.get("reporting") or {}).get("cadence"))})
             for i, p in enumerate(d["promises"], start=1):
                 rows["promises"].append({"promise_doc_id": doc_id, "promise_id": p["id"], "ordinal": i,
                                          "text": p["text"]})
