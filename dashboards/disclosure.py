@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from dashboards.policy import Policy
+from sources.policy import Policy
 
 HIDDEN_SECONDARY = "×"
 

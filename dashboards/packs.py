@@ -26,10 +26,16 @@ from pathlib import Path
 import pandas as pd
 from markdown_it import MarkdownIt
 
-from dashboards import site as site_mod
+from dashboards.data import SiteData
+from dashboards.disclosure import Fact
 from dashboards.format import fmt_date, fmt_int, quarter_label
-from dashboards.policy import Policy
-from dashboards.site import Block, SiteData, _env, _write
+from dashboards.render import PLOTLY_JS, STATIC, Block, jinja_env, list_packs, protect_blocks, write_atomic
+from dashboards.sections.agreement import agreement_blocks, interpretation_block, interpretations_of
+from dashboards.sections.common import fmt_indicator, with_revision_notes
+from dashboards.sections.concern import concern_cells, concern_universe
+from dashboards.sections.page import municipality_blocks
+from dashboards.sections.quality import quality_context, sources_table
+from sources.policy import Policy
 from dashboards.signals import add_window_test, covered_quarters, municipal_population, page_family
 
 MEETINGS = {"bra": "Lägesbild inför BRÅ", "council": "Strategiska rådet", "quality": "Datakvalitet",
@@ -177,7 +183,7 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             add_window_test(family, ("head", label), series, covered, key, 4, feed, pop)
             headline.append(label)
     family.resolve()
-    agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy, family)
+    agreement, plan_blocks = agreement_blocks(data, code, policy, family)
     if agreement is None:
         return None, []
     follow = next((b for b in plan_blocks if b.id == "uppfoljning"), None)
@@ -210,16 +216,16 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
         sig = family.get(("head", label))
         sensitive = label == "Orosanmälningar"
         shown_now, shown_before = (("saknas", "saknas") if sig.missing is not None else
-                                   (site_mod._fmt_indicator("concern" if sensitive else "crime", sig.now, policy),
-                                    site_mod._fmt_indicator("concern" if sensitive else "crime", sig.before, policy)))
+                                   (fmt_indicator("concern" if sensitive else "crime", sig.now, policy),
+                                    fmt_indicator("concern" if sensitive else "crime", sig.before, policy)))
         if sensitive and sig.missing is None:
             concern = data.marts["concern_by_quarter"]
-            universe = site_mod.concern_universe(concern[concern.municipality_code == code])
+            universe = concern_universe(concern[concern.municipality_code == code])
             for column, first, last, shown in (("Senaste fyra kvartalen", key - 3, key, shown_now),
                                                ("Fyra kvartal före", key - 7, key - 4, shown_before)):
                 window = {(y, q) for y, q in universe[0] if first <= y * 4 + q <= last}
-                facts.append(site_mod.Fact("nyckeltal", "Nyckeltal", label, column,
-                                           site_mod.concern_cells(universe, window), shown, (len(head), column)))
+                facts.append(Fact("nyckeltal", "Nyckeltal", label, column,
+                                           concern_cells(universe, window), shown, (len(head), column)))
         head.append({"Mått": label, "Senaste fyra kvartalen": shown_now, "Fyra kvartal före": shown_before,
                      "Förändring": sig.text(percent=not sensitive),
                      "Spridning φ": family.dispersion(("head", label)).text()})
@@ -262,7 +268,7 @@ def promise_blocks(data: SiteData, code: str) -> list[Block]:
             label = f"T{(t.month - 1) // 4 + 1} {t.year}"
             row[label] = fmt_int(part.done_in_period.sum()) if items else "–"
         rows.append(row)
-    marks = site_mod._interpretations(data, doc.promise_doc_id)
+    marks = interpretations_of(data, doc.promise_doc_id)
     cadence = getattr(doc, "reporting_cadence_label", None)
     reporting = ""
     if isinstance(cadence, str) and cadence:
@@ -280,7 +286,7 @@ def promise_blocks(data: SiteData, code: str) -> list[Block]:
         figure=None, table=pd.DataFrame(rows), source="Aktivitetslogg; medborgarlöften",
         period=f"{fmt_date(pd.Timestamp(doc.valid_from).date())} – {fmt_date(pd.Timestamp(doc.valid_to).date())}",
         status="Enligt aktivitetsloggen.")]
-    note = site_mod.interpretation_block(data, doc.promise_doc_id, "medborgarlöftena")
+    note = interpretation_block(data, doc.promise_doc_id, "medborgarlöftena")
     if note is not None:
         note.section = "Medborgarlöften"
         blocks.append(note)
@@ -308,8 +314,8 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
     agreement = None
     if meeting == "bra":
         family = page_family(data, code, policy)  # every count comparison in the pack, adjusted together
-        agreement, plan_blocks = site_mod.agreement_blocks(data, code, policy, family)
-        parts.append(("1. Kartläggning", _sections(site_mod.municipality_blocks(data, code, policy, family))))
+        agreement, plan_blocks = agreement_blocks(data, code, policy, family)
+        parts.append(("1. Kartläggning", _sections(municipality_blocks(data, code, policy, family))))
         parts.append(("2. Övrig information: samverkansöverenskommelsen", _sections(plan_blocks)))
         analysis_file = (analysis_dir or Path(site_dir).parent / "analys") / f"{code}-{period}.md"
         analysis = render_analysis(analysis_file) or (
@@ -321,24 +327,24 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
         parts.append(("Strategiska rådet", _sections(blocks)))
     elif meeting == "public":
         parts.append(("Medborgarlöften", _sections(promise_blocks(data, code))))
-    all_blocks = site_mod.with_revision_notes([b for _, secs in parts for bl in secs.values() for b in bl],
+    all_blocks = with_revision_notes([b for _, secs in parts for bl in secs.values() for b in bl],
                                               data.revisions)
-    site_mod.protect_blocks(all_blocks, policy, f"mötespaketet {folder.name}")  # the whole pack is one release
+    protect_blocks(all_blocks, policy, f"mötespaketet {folder.name}")  # the whole pack is one release
     excel = write_excel(all_blocks, tmp, policy)
-    env = _env()
-    shutil.copy2(site_mod.STATIC / "site.css", tmp / "site.css")
+    env = jinja_env()
+    shutil.copy2(STATIC / "site.css", tmp / "site.css")
     title = f"{MEETINGS[meeting]} – {name} – {quarter_label(year, quarter)}"
     if meeting == "quality":
         html = env.get_template("quality.html").render(title=title, published=fmt_date(data.published_at),
-                                                      plotly_js=None, pack=True, **site_mod.quality_context(data))
+                                                      plotly_js=None, pack=True, **quality_context(data))
     else:
-        sources = site_mod._sources_table(data.files) if meeting != "public" else []
+        sources = sources_table(data.files) if meeting != "public" else []
         html = env.get_template("pack.html").render(
             title=title, parts=parts, analysis=analysis, agreement=agreement, excel=excel,
             published=fmt_date(data.published_at), sources=sources, pack=True,
-            plotly_js=f"../../{site_mod.PLOTLY_JS}" if any(b.figure is not None for b in all_blocks) else None,
+            plotly_js=f"../../{PLOTLY_JS}" if any(b.figure is not None for b in all_blocks) else None,
             public=meeting == "public")
-    _write(tmp / "index.html", html)
+    write_atomic(tmp / "index.html", html)
     meta = {"meeting": meeting, "meeting_title": MEETINGS[meeting], "municipality_code": code, "municipality": name,
             "period": period, "period_label": quarter_label(year, quarter),
             "published": data.published_at.isoformat(timespec="seconds"), "figures": sum(b.figure is not None for b in all_blocks),
@@ -360,19 +366,6 @@ def _sections(blocks: list[Block]) -> dict[str, list[Block]]:
     for b in blocks:
         out.setdefault(b.section, []).append(b)
     return out
-
-
-def list_packs(site_dir: Path) -> list[dict]:
-    packs = []
-    for meta in sorted((Path(site_dir) / "packs").glob("*/pack.json")):
-        if meta.parent.name.startswith("."):  # an unfinished pack (".<name>.tmp") is never listed
-            continue
-        d = json.loads(meta.read_text(encoding="utf-8"))
-        d["href"] = f"packs/{meta.parent.name}/index.html"
-        if d.get("pdf"):
-            d["pdf_href"] = f"packs/{meta.parent.name}/{d['pdf']}"
-        packs.append(d)
-    return sorted(packs, key=lambda d: d["published"], reverse=True)
 
 
 def published_at_now() -> datetime:

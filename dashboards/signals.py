@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dashboards.format import fmt_int, fmt_number, quarter_label
-from dashboards.policy import Policy
+from sources.policy import Policy
 from dashboards.statistics import ChangeSignal, Dispersion, bh_adjust, change_signal, estimate_dispersion
 
 FEED_NAMES = {"crime": "polisens export", "est": "EST-rapporterna", "concern": "orosanmälningarna",

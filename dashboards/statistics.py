@@ -15,7 +15,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from dashboards.format import NBSP, fmt_number
-from dashboards.policy import Policy
+from sources.policy import Policy
 
 NO_CHANGE = "ingen säker förändring"
 POSSIBLE = "möjlig förändring"

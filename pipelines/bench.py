@@ -75,7 +75,7 @@ def bench_pages(site: Path, runs: int = 3) -> int:
 
     from playwright.sync_api import sync_playwright
 
-    from pipelines.cli import make_server
+    from pipelines.serve import make_server
 
     browser_path = os.environ.get("BROWSER_PATH") or shutil.which("chromium")
     if not browser_path:

@@ -344,9 +344,9 @@ def cmd_publish(args, home: Home) -> int:
         return _run_job(home, "publish")
     from dashboards.disclosure import DisclosureError
     from dashboards.packs import PackError, build_pack
-    from dashboards.policy import load_policy
+    from sources.policy import load_policy
     from dashboards.site import build_site
-    from pipelines.assets.site import WarehouseNotReady, load_site_data
+    from dashboards.data import WarehouseNotReady, load_site_data
 
     import duckdb
 
@@ -393,20 +393,8 @@ def cmd_publish(args, home: Home) -> int:
     return 0
 
 
-def make_server(site: Path, address: str = "127.0.0.1", port: int = 8000):
-    """A static file server for the published folder (plain files: any intranet web server can host them)."""
-    import functools
-    import http.server
-
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):  # no per-request noise on the coordinator's terminal
-            pass
-
-    handler = functools.partial(QuietHandler, directory=str(site))
-    return http.server.ThreadingHTTPServer((address, port), handler)
-
-
 def cmd_serve(args, home: Home) -> int:
+    from pipelines.serve import make_server
 
     if not (home.site / "index.html").exists():
         print("Det finns inga publicerade sidor. Kör `lagesbild refresh` först.", file=sys.stderr)

@@ -100,7 +100,7 @@ def load_reference_tables(con) -> dict[str, int]:
             run(con, f'CREATE OR REPLACE TABLE ref."{name}" AS SELECT * FROM _ref_frame')
             con.unregister("_ref_frame")
             counts[name] = len(frame)
-        from dashboards.policy import policy_rows  # publication policy, for SQL models (ref.policy)
+        from sources.policy import policy_rows  # publication policy, for SQL models (ref.policy)
 
         con.register("_policy", pd.DataFrame(policy_rows()))
         run(con, "CREATE OR REPLACE TABLE ref.policy AS SELECT * FROM _policy")

@@ -177,8 +177,8 @@ def test_pages_show_interpretations_as_such(sample_home, tmp_path):
     import duckdb
 
     from dashboards.packs import build_pack
-    from dashboards.policy import load_policy
-    from pipelines.assets.site import load_site_data
+    from sources.policy import load_policy
+    from dashboards.data import load_site_data
 
     page = html_mod.unescape((sample_home / "site" / "lagesbild-0486.html").read_text(encoding="utf-8"))
     # the action plan has no responsibility column: every responsible party shown is marked

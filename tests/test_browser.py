@@ -30,7 +30,7 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def published(sample_home):
     """The sample site plus one pack per meeting type, served on loopback like `lagesbild serve`."""
-    from pipelines.cli import make_server
+    from pipelines.serve import make_server
 
     chromium()
     for meeting in ("bra", "council", "quality", "public"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboards.disclosure import Auditor, DisclosureError, Fact, audit, protect
-from dashboards.policy import Policy
+from sources.policy import Policy
 
 POLICY = Policy()  # "<5" = 1..4, min interval 3
 
@@ -81,7 +81,7 @@ def _concern_page(tmp_path):
     """
     import duckdb
 
-    from pipelines.assets.site import load_site_data
+    from dashboards.data import load_site_data
     from pipelines.models import run_all
     from sources.agreements import load_folder
     from sources.agreements.warehouse import load_plan_tables
@@ -118,10 +118,10 @@ def _concern_page(tmp_path):
     run_all(con)
     data = load_site_data(con)
     con.close()
-    from dashboards import site
+    from dashboards.sections import agreement, page
 
-    agreement, plan_blocks = site.agreement_blocks(data, "0486", POLICY)
-    return data, plan_blocks + site.municipality_blocks(data, "0486", POLICY)
+    agreement, plan_blocks = agreement.agreement_blocks(data, "0486", POLICY)
+    return data, plan_blocks + page.municipality_blocks(data, "0486", POLICY)
 
 
 def _facts(blocks, block_id, rows=None, columns=None):
@@ -130,7 +130,7 @@ def _facts(blocks, block_id, rows=None, columns=None):
 
 
 def test_the_three_attacks_each_pin_a_hidden_count_and_the_page_is_protected(tmp_path):
-    from dashboards.site import protect_blocks
+    from dashboards.render import protect_blocks
 
     data, blocks = _concern_page(tmp_path)
     quarters = _facts(blocks, "oro-kvartal", columns={"0–12 år", "13–17 år"})

@@ -64,7 +64,7 @@ def test_plotly_labels_from_input_are_escaped_once_on_the_page():
     import re
 
     from dashboards import figures
-    from dashboards.site import Block
+    from dashboards.render import Block
 
     place = '<a href="https://evil.example">Torget</a>'
     style = '<span style="font-size:80px">Ån</span>'

@@ -176,24 +176,24 @@ def test_pdf_printing_cannot_hang_publication(tmp_path, monkeypatch):
 
 
 def test_site_files_respect_the_umask(tmp_path):
-    from dashboards.site import _write
+    from dashboards.render import write_atomic
 
     old = os.umask(0o022)
     try:
-        _write(tmp_path / "a.html", "x")
+        write_atomic(tmp_path / "a.html", "x")
     finally:
         os.umask(old)
     assert (tmp_path / "a.html").stat().st_mode & 0o777 == 0o644  # a web server as another user can read it
     old = os.umask(0o077)
     try:
-        _write(tmp_path / "b.html", "x")
+        write_atomic(tmp_path / "b.html", "x")
     finally:
         os.umask(old)
     assert (tmp_path / "b.html").stat().st_mode & 0o777 == 0o600
 
 
 def test_unfinished_packs_are_neither_listed_nor_carried_forward(tmp_path):
-    from dashboards.packs import list_packs
+    from dashboards.render import list_packs
     from pipelines.publication import clean_unfinished_packs
 
     site = tmp_path / "site"
@@ -235,12 +235,12 @@ def test_four_weekly_est_files_make_one_month_and_a_correction_replaces_only_its
     for week, ids in weeks.items():
         rows = "".join(f"E{i},2024-06-{min(28, 7 * (week - 1) + 1 + i % 7):02d} 22:10,0486,0486-01,Torget,59.37,17.03,"
                        "Nedskräpning,Nedskräpning,x\n" for i in ids)
-        r = ingest_file(con, _write(tmp_path / f"est_v{week}.csv", head + rows), feed="est_events")
+        r = ingest_file(con, write_atomic(tmp_path / f"est_v{week}.csv", head + rows), feed="est_events")
         assert r.status == "loaded" and not r.replaced
     assert con.execute("SELECT count(*) FROM raw.est_events").fetchall() == [(115,)]
     # a correction of one event (new category): replaces that event only
     fix = head + "E5,2024-06-06 22:10,0486,0486-01,Torget,59.37,17.03,Skadegörelse,Klotter,rättad\n"
-    r = ingest_file(con, _write(tmp_path / "est_rattelse.csv", fix), feed="est_events")
+    r = ingest_file(con, write_atomic(tmp_path / "est_rattelse.csv", fix), feed="est_events")
     assert r.status == "loaded" and r.replaced == [con.execute(
         "SELECT sha256 FROM meta.files WHERE file_name = 'est_v1.csv'").fetchall()[0][0]]
     assert con.execute("SELECT count(*), count(*) FILTER (WHERE category = 'Skadegörelse') FROM raw.est_events"
@@ -248,16 +248,16 @@ def test_four_weekly_est_files_make_one_month_and_a_correction_replaces_only_its
     assert con.execute("SELECT count(*) FROM history.est_events").fetchall() == [(1,)]
 
 
-def _write(path, text):
+def write_atomic(path, text):
     path.write_text(text, encoding="utf-8")
     return path
 
 
 def test_a_120_inhabitant_area_shows_no_count_of_1_to_4_anywhere(tmp_path):
     """Small areas: the area table, its Excel file's source table and the quality page's coverage table."""
-    from dashboards import site
-    from dashboards.policy import load_policy
-    from pipelines.assets.site import load_site_data
+    from dashboards.sections import common, page, quality
+    from sources.policy import load_policy
+    from dashboards.data import load_site_data
     from pipelines.models import run_all
     from sources.agreements import load_folder
     from sources.agreements.warehouse import load_plan_tables
@@ -282,8 +282,8 @@ def test_a_120_inhabitant_area_shows_no_count_of_1_to_4_anywhere(tmp_path):
     run_all(c)
     data = load_site_data(c)
     c.close()
-    assert site.small_areas(data, "0486", policy) == {"0486-09"}  # 120 < 1 000; 1 000 itself is not small
-    blocks = site.municipality_blocks(data, "0486", policy)
+    assert common.small_areas(data, "0486", policy) == {"0486-09"}  # 120 < 1 000; 1 000 itself is not small
+    blocks = page.municipality_blocks(data, "0486", policy)
     table = next(b for b in blocks if b.id == "brott-omrade").table
     tiny = table[table["Område"].str.contains("0486-09") | (table["Område"] == data.marts["dim_areas"].set_index(
         "area_code").area_name.get("0486-09", "0486-09"))]
@@ -293,7 +293,7 @@ def test_a_120_inhabitant_area_shows_no_count_of_1_to_4_anywhere(tmp_path):
     big = table[table["Område"].str.contains("0486-02") | table["Område"].isin(
         data.marts["dim_areas"].query("area_code == '0486-02'").area_name)]
     assert list(big["Antal brott"]) == ["3", "5"]  # at the limit (1 000 inhabitants) counts are shown
-    coverage = site.coverage_matrix(data, policy)
+    coverage = quality.coverage_matrix(data, policy)
     tiny_col = next(col for col in coverage.columns if "0486-09" in col or col == "0486-09")
     assert set(coverage[tiny_col]) == {"<5", "5", "–"}  # kv. 1 2024: 4 hidden; kv. 1 2025: 5 shown
 
@@ -321,8 +321,8 @@ def test_a_row_with_two_bad_cells_is_one_quarantined_row(tmp_path, con):
 
 def test_the_no_analysis_text_escapes_the_file_name_and_shows_no_server_path(sample_home, tmp_path):
     from dashboards.packs import build_pack
-    from dashboards.policy import load_policy
-    from pipelines.assets.site import load_site_data
+    from sources.policy import load_policy
+    from dashboards.data import load_site_data
 
     c = duckdb.connect(str(sample_home / "published" / "warehouse.duckdb"), read_only=True)
     try:

@@ -7,13 +7,13 @@ import re
 import duckdb
 import pytest
 
-from dashboards.policy import load_policy
+from sources.policy import load_policy
 
 POLICY = load_policy()
 
 
 def _data(home):
-    from pipelines.assets.site import load_site_data
+    from dashboards.data import load_site_data
 
     con = duckdb.connect(str(home / "published" / "warehouse.duckdb"), read_only=True)
     try:
@@ -65,9 +65,9 @@ def test_a_pack_leaves_out_years_not_ended_by_its_period(sample_home, tmp_path):
 
 
 def test_concern_reports_only_for_2025_give_no_2025_vs_2024_signal(tmp_path):
-    from dashboards import site
+    from dashboards.sections import agreement
     from dashboards.packs import area_status
-    from pipelines.assets.site import load_site_data
+    from dashboards.data import load_site_data
     from pipelines.models import run_all
     from sources.agreements import load_folder
     from sources.agreements.warehouse import load_plan_tables
@@ -92,7 +92,7 @@ def test_concern_reports_only_for_2025_give_no_2025_vs_2024_signal(tmp_path):
     run_all(con)
     data = load_site_data(con)
     con.close()
-    agreement, blocks = site.agreement_blocks(data, "0486", POLICY)
+    agreement, blocks = agreement.agreement_blocks(data, "0486", POLICY)
     area = next(b for b in blocks if b.id == "omrade-vald-relation")
     row = area.table[area.table.Indikator.str.startswith("Orosanmälningar")].iloc[0]
     assert row["Förändring"] == ("saknas (orosanmälningarna saknar kv. 1 2024, kv. 2 2024, kv. 3 2024, "

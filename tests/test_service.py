@@ -206,8 +206,8 @@ def test_bench_runs_at_a_reduced_scale(tmp_path):
 
 def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_home, tmp_path, monkeypatch):
     import dashboards.site as site_mod
-    from dashboards.policy import load_policy
-    from pipelines.assets.site import load_site_data
+    from sources.policy import load_policy
+    from dashboards.data import load_site_data
 
     con = duckdb.connect(str(Home(base_home).snapshot), read_only=True)
     try:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboards.policy import Policy, load_policy
+from sources.policy import Policy, load_policy
 from dashboards.statistics import (CLEAR, MISSING, NO_CHANGE, POSSIBLE, apply_mask, bh_adjust, change_signal,
                                    conditional_p, estimate_dispersion, iso_week, label_for, quarter, rolling_12_months, same_period_last_year, sum_between, suppress,
                                    survey_change, tertial, year_to_date)

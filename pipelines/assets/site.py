@@ -1,86 +1,20 @@
 """The published site: pages rebuilt from the marts after every refresh."""
 
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from dashboards.policy import load_policy
-from dashboards.site import SiteData, build_site
-from pipelines.checks.suites import load_suite
+from sources.policy import load_policy
+from dashboards.data import WarehouseNotReady, load_site_data  # noqa: F401 (the asset reads the site's data)
+from dashboards.site import build_site
 from pipelines.models import discover
 from sources.contract import all_feeds
 from pipelines.resources import LagesbildHome
 from sources.faults import fault_point
-from sources.taxonomy import read_reference
 
 progress = logging.getLogger("lagesbild")
 MART_KEYS = [dg.AssetKey(["marts", m.name]) for m in discover() if m.layer == "marts"]
-SITE_FEEDS_MARTS = ["crime_by_quarter", "est_by_quarter", "concern_by_quarter", "survey_by_year"]
-SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas", "indicators_by_quarter", "followup",
-                                  "rates_by_year", "bra_crime_by_year", "ntu_by_year", "est_weekday_hour",
-                                  "bra_status_by_year"]
-PLAN_TABLES = ["agreements", "priority_areas", "indicator_map", "activities", "activity_areas", "promise_docs",
-               "promises", "promise_activities", "promise_targets", "interpretations"]
-
-
-class WarehouseNotReady(RuntimeError):
-    pass
-
-
-PER_MUNICIPALITY_MARTS = SITE_FEEDS_MARTS + ["est_places", "est_weekday_hour", "rates_by_year", "population_by_year",
-                                             "indicators_by_quarter"]
-
-
-def load_site_data(con, municipalities: set[str] | None = None) -> SiteData:
-    """Everything the pages need, read only (packs are built from a read-only connection).
-
-    ``municipalities``: load the per-municipality marts for these only (an incremental refresh); the list of
-    municipalities (for the index) is always complete."""
-    existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
-    missing = [m for m in SITE_MARTS if m not in existing]
-    plan_existing = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'plan'").fetchall()}
-    missing += [f"plan.{t}" for t in PLAN_TABLES if t not in plan_existing]
-    if missing:
-        raise WarehouseNotReady(f"Lagret saknar tabellerna {', '.join(m if '.' in m else 'marts.' + m for m in missing)}. "
-                                "Kör `lagesbild refresh` först.")
-    codes = sorted({r[0] for name in SITE_FEEDS_MARTS
-                    for r in con.execute(f'SELECT DISTINCT municipality_code FROM marts."{name}"').fetchall()})
-    con.register("_only", pd.DataFrame({"code": sorted(municipalities or [])}, dtype="string"))
-    try:
-        marts = {name: con.execute(f'SELECT * FROM marts."{name}"' + (
-                     " WHERE municipality_code IN (SELECT code FROM _only)"
-                     if municipalities is not None and name in PER_MUNICIPALITY_MARTS else "")).df()
-                 for name in SITE_MARTS}
-    finally:
-        con.unregister("_only")
-    names = {r["municipality_code"]: r["municipality_name"] for r in read_reference("municipalities")}
-    return SiteData(
-        marts=marts,
-        files=con.execute("SELECT * FROM meta.files").df(),
-        checks=con.execute("SELECT * FROM meta.check_results").df(),
-        quarantine=con.execute("SELECT * FROM meta.quarantine ORDER BY feed, file_name, row_number").df(),
-        municipalities={c: names.get(c, c) for c in codes},
-        suites=[{"feed": s.feed, "table": s.table, "row_id": s.row_id, "expectations": s.expectations,
-                 "path": str(s.path.relative_to(s.path.parents[2]))}
-                for s in (load_suite(f) for f in all_feeds()) if s is not None],
-        survey_labels={r["item"]: r["label"] for r in read_reference("survey_items")},
-        concern_reason_labels={r["reason"]: r["label"] for r in read_reference("concern_reasons")},
-        published_at=datetime.now(ZoneInfo("Europe/Stockholm")).replace(tzinfo=None, microsecond=0),
-        plan={name: con.execute(f'SELECT * FROM plan."{name}"').df() for name in PLAN_TABLES},
-        series_breaks=read_reference("series_breaks"),
-        revisions=con.execute("SELECT * FROM meta.revisions").df(),
-        level3_to_level2={r["level3"]: r["level2"] for r in read_reference("crime_codes")},
-        child_age_bands=[r["age_band"] for r in read_reference("age_bands")
-                         if r["scheme"] == "concern" and r["max_age"] and int(r["max_age"]) <= 17],
-        crime_coverage=con.execute("SELECT municipality_code, area_code, year, quarter, sum(crimes) AS crimes "
-                                   "FROM marts.crime_by_quarter GROUP BY ALL").df(),
-    )
-
-
 PAGE_INPUT_GLOBS = [("data/agreements", "**/*.yaml"), ("data/reference", "*.csv"), ("data/config", "*.yaml"),
                     ("dashboards", "**/*.py"), ("dashboards", "**/*.html"), ("dashboards", "**/*.css")]
 

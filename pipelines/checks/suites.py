@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from pipelines.models import MODELS_DIR
-from sources.contract import SOURCES_DIR
+from sources.expectations import Suite, load_suite  # noqa: F401 (re-used by the checks)
 from sources.taxonomy import allowed_values
 
 MAX_EXAMPLES = 20
@@ -37,26 +37,6 @@ class Outcome:
             return "ok"
         ex = f"; t.ex. {', '.join(self.examples[:5])}" if self.examples else ""
         return f"{self.unexpected_count} av {self.element_count} värden avviker{ex}"
-
-
-@dataclass
-class Suite:
-    feed: str
-    table: str
-    row_id: list[str]
-    expectations: list[dict]
-
-    @property
-    def path(self) -> Path:
-        return SOURCES_DIR / self.feed / "expectations.yaml"
-
-
-def load_suite(feed: str) -> Suite | None:
-    path = SOURCES_DIR / feed / "expectations.yaml"
-    if not path.exists():
-        return None
-    d = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return Suite(feed=feed, table=d["table"], row_id=list(d.get("row_id", [])), expectations=list(d["expectations"]))
 
 
 def lookup_sql(name: str) -> str:

@@ -1,0 +1,1 @@
+"""One module per page section; each returns ``Block``s (dashboards/render.py)."""
