@@ -8,24 +8,30 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from sources.contract import all_feeds
+from sources.contract import ContractError, all_feeds, load_contract
 from sources.expectations import load_suite
 from sources.taxonomy import read_reference
 
 
-FEED_LABELS = {
-    "crime_reports": "Anmälda brott (polisens export)",
-    "est_events": "EST-rapporter",
-    "concern_reports": "Orosanmälningar (aggregat)",
-    "survey_responses": "Trygghetsmätning",
-    "population": "Folkmängd",
-    "areas": "Områden",
-}
-FEED_LABELS.update({
-    "polisen_events": "Polisens händelser (polisen.se)", "bra_stats": "Brås statistik (aggregat)",
-    "bra_indicators": "Brås indikatorer för kommuners lägesbild", "survey_aggregates": "Trygghetsmätning (andelar)",
-    "activity_log": "Aktivitetslogg",
-})
+def feed_label(feed: str | None) -> str:
+    """A feed's name on pages, from its folder (``label:`` in ``sources/<feed>/contract.yaml``)."""
+    if not feed:
+        return "okänt flöde"
+    try:
+        return load_contract(str(feed)).display_label
+    except ContractError:
+        return str(feed)
+
+
+def expected_freshness() -> list[tuple[str, str, int]]:
+    """(feed, how often files arrive, days after which the newest file is late) for every feed whose contract says
+    so (``freshness:``): the quality page's freshness table."""
+    out = []
+    for feed in all_feeds():
+        c = load_contract(feed)
+        if c.freshness_expected and c.freshness_days:
+            out.append((feed, c.freshness_expected, int(c.freshness_days)))
+    return out
 
 
 @dataclass

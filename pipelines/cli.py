@@ -22,9 +22,18 @@ from pipelines.home import ENV_VAR, Home
 log = logging.getLogger("lagesbild")
 
 
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is when a message is logged (``main`` may be called again in one process,
+    e.g. by the tests, with standard output redirected in between)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
 def _setup_logging() -> None:
     if not log.handlers:
-        h = logging.StreamHandler(sys.stdout)
+        h = _StdoutHandler(sys.stdout)
         h.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(h)
     log.setLevel(logging.INFO)

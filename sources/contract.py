@@ -20,7 +20,8 @@ import pandas as pd
 import yaml
 
 from sources.privacy import mask_personnummer_series
-from sources.taxonomy import allowed_values, name_to_code
+from sources.yamlfile import FileFormatError, check_keys, read_mapping
+from sources.taxonomy import allowed_values, list_label, name_to_code
 
 SOURCES_DIR = Path(__file__).resolve().parent
 
@@ -31,11 +32,6 @@ TYPE_WORDS = {"integer": "ett heltal", "number": "ett tal", "date": "ett datum (
               "datetime": "en tidpunkt (ÅÅÅÅ-MM-DD TT:MM)", "month": "en månad (ÅÅÅÅ-MM)",
               "boolean": "ja/nej"}
 
-LIST_LABELS = {"municipalities": "kommunkoder", "crime_codes": "brottskoder", "est_categories": "EST-kategorier",
-               "est_subcategories": "EST-underkategorier", "concern_reasons": "skäl för orosanmälan",
-               "concern_age_bands": "åldersgrupper 0-12, 13-17, 18-20",
-               "population_age_bands": "åldersgrupper 0-17, 18-64, 65-w, total",
-               "geographies": "kommun-, länskoder och 00 för riket", "survey_items": "enkätfrågor"}
 TRUE_WORDS = {"1", "ja", "j", "true", "sant", "yes", "y", "x"}
 FALSE_WORDS = {"0", "nej", "n", "false", "falskt", "no"}
 _WS = re.compile(r"[\s\u00a0\u202f]+")
@@ -89,6 +85,13 @@ class Contract:
     revision_by: str = "scope"
     period_grain: str | None = None
     aggregate_only: bool = False
+    label: str = ""                          # the feed's name on pages (Swedish, short)
+    freshness_expected: str | None = None    # how often files arrive, as the quality page says it ("varje vecka")
+    freshness_days: int | None = None        # a feed whose newest file is older than this is shown as late
+
+    @property
+    def display_label(self) -> str:
+        return self.label or self.title
 
     @property
     def column_names(self) -> list[str]:
@@ -239,14 +242,28 @@ def normalize_header(h: str) -> str:
     return _WS.sub(" ", str(h).replace("\ufeff", "")).strip().casefold()
 
 
+# The keys each place of a feed's files allows (a misspelt key is an error naming file, line and key)
+CONTRACT_KEYS = ("feed", "title", "label", "description", "freshness", "natural_key", "revision_scope", "period",
+                 "revision", "aggregate_only", "columns")
+COLUMN_KEYS = ("name", "type", "required", "description", "allowed", "allowed_from", "min", "max", "pad", "default",
+               "not_future", "free_text")
+PROFILE_KEYS = ("name", "feed", "title", "description", "columns", "value_maps", "sheet", "constants", "compose",
+                "patterns", "lookups", "synthetic_key", "signature", "unpivot", "date_formats", "datetime_formats",
+                "null_values")
+
+
 def _load_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:  # pragma: no cover - shipped files are tested
-        raise ContractError(f"{path}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ContractError(f"{path}: expected a mapping at the top level")
-    return data
+        return read_mapping(path)
+    except FileFormatError as exc:
+        raise ContractError(str(exc)) from exc
+
+
+def _check(m, path: Path, where: str, allowed, required=()) -> None:
+    try:
+        check_keys(m, path, where, allowed, required)
+    except FileFormatError as exc:
+        raise ContractError(str(exc)) from exc
 
 
 @lru_cache(maxsize=None)
@@ -255,8 +272,13 @@ def load_contract(feed: str) -> Contract:
     if not path.exists():
         raise ContractError(f"no contract for feed {feed!r} ({path})")
     d = _load_yaml(path)
+    _check(d, path, "", CONTRACT_KEYS, ("feed", "title", "label", "columns"))
+    _check(d.get("period") or {}, path, "period", ("column", "grain"))
+    _check(d.get("revision") or {}, path, "revision", ("by",))
+    _check(d.get("freshness") or {}, path, "freshness", ("expected", "max_age_days"))
     cols = []
-    for c in d["columns"]:
+    for i, c in enumerate(d["columns"]):
+        _check(c, path, f"columns[{i}]", COLUMN_KEYS, ("name", "type"))
         if c.get("type") not in TYPES:
             raise ContractError(f"{path}: column {c.get('name')!r} has unknown type {c.get('type')!r}")
         cols.append(Column(
@@ -272,8 +294,10 @@ def load_contract(feed: str) -> Contract:
         if k not in names:
             raise ContractError(f"{path}: key column {k!r} is not a contract column")
     period = d.get("period") or {}
+    fresh = d.get("freshness") or {}
     return Contract(
-        feed=d["feed"], title=d["title"], description=str(d.get("description", "")).strip(),
+        feed=d["feed"], title=d["title"], label=str(d["label"]), description=str(d.get("description", "")).strip(),
+        freshness_expected=fresh.get("expected"), freshness_days=fresh.get("max_age_days"),
         columns=tuple(cols), natural_key=tuple(d.get("natural_key", [])),
         revision_scope=tuple(d.get("revision_scope", [])), period_column=period.get("column"),
         period_grain=period.get("grain"), aggregate_only=bool(d.get("aggregate_only", False)),
@@ -291,6 +315,8 @@ def _revision_by(d: dict, path) -> str:
 
 
 def profile_from_dict(d: dict, path: Path | None = None) -> Profile:
+    if path is not None:
+        _check(d, path, "", PROFILE_KEYS, ("name", "feed"))
     cols = {k: tuple([v] if isinstance(v, str) else v) for k, v in (d.get("columns") or {}).items()}
     contract = load_contract(d["feed"])
     unknown = set(cols) - set(contract.column_names)
@@ -495,7 +521,7 @@ def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, prof
         allowed = col.allowed_set()
         if allowed is not None:
             unknown = present & ~s.isin(allowed)
-            listname = LIST_LABELS.get(col.allowed_from, col.allowed_from) if col.allowed_from else "tillåtna värden"
+            listname = list_label(col.allowed_from) if col.allowed_from else "tillåtna värden"
             if col.allowed is not None and len(col.allowed) <= 8:
                 listname = ", ".join(col.allowed)
             fail(unknown, col.name, raw, pd.Series(f"okänt värde; finns inte i kodlistan ({listname})", index=index))

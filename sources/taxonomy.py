@@ -9,21 +9,41 @@ from sources.db import run
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
 
-# name used in contracts (allowed_from) -> (file, column, optional filter column=value)
-_LISTS: dict[str, tuple[str, str, tuple[str, str] | None]] = {
-    "municipalities": ("municipalities.csv", "municipality_code", None),
-    "crime_codes": ("crime_codes.csv", "crime_code", None),
-    "est_categories": ("est_categories.csv", "category", None),
-    "est_subcategories": ("est_categories.csv", "subcategory", None),
-    "concern_reasons": ("concern_reasons.csv", "reason", None),
-    "concern_age_bands": ("age_bands.csv", "age_band", ("scheme", "concern")),
-    "population_age_bands": ("age_bands.csv", "age_band", ("scheme", "population")),
-    "survey_items": ("survey_items.csv", "item", None),
-}
+def reference_tables() -> list[str]:
+    """Every shipped reference table (``data/reference/*.csv``), loaded into the warehouse as ``ref.<stem>``."""
+    return sorted(p.stem for p in REFERENCE_DIR.glob("*.csv"))
 
-# Reference tables loaded into the warehouse schema ``ref`` (file stem = table name).
-REFERENCE_TABLES = ["municipalities", "crime_codes", "est_categories", "concern_reasons", "age_bands",
-                    "survey_items", "series_breaks"]
+
+@lru_cache(maxsize=None)
+def code_list(list_name: str) -> dict:
+    """How a contract's ``allowed_from: list_name`` resolves (``data/reference/lists.md``): ``{file, column, where,
+    label, computed}`` from ``<list_name>.yaml`` beside (or instead of) ``<list_name>.csv``."""
+    import yaml
+
+    meta_path, csv_path = REFERENCE_DIR / f"{list_name}.yaml", REFERENCE_DIR / f"{list_name}.csv"
+    meta = yaml.safe_load(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    unknown = set(meta or {}) - {"from", "column", "where", "label", "computed"}
+    if unknown:
+        raise KeyError(f"{meta_path}: unknown keys {sorted(unknown)}")
+    meta = meta or {}
+    file = meta.get("from") or (list_name if csv_path.exists() else None)
+    if file is None and not meta.get("computed"):
+        known = sorted({p.stem for p in REFERENCE_DIR.glob("*.csv")} | {p.stem for p in REFERENCE_DIR.glob("*.yaml")})
+        raise KeyError(f"unknown reference list {list_name!r}; known: {known}")
+    column = meta.get("column")
+    if file and not column:
+        with (REFERENCE_DIR / f"{file}.csv").open(encoding="utf-8", newline="") as fh:
+            column = next(csv.reader(fh))[0]
+    return {"file": file, "column": column, "where": dict(meta.get("where") or {}),
+            "label": meta.get("label") or list_name, "computed": meta.get("computed")}
+
+
+def list_label(list_name: str) -> str:
+    """The list's name as a coordinator reads it in a quarantine reason ("kommunkoder")."""
+    try:
+        return code_list(list_name)["label"]
+    except KeyError:
+        return list_name
 
 
 def read_reference(name: str) -> list[dict[str, str]]:
@@ -33,15 +53,12 @@ def read_reference(name: str) -> list[dict[str, str]]:
 
 @lru_cache(maxsize=None)
 def allowed_values(list_name: str) -> frozenset[str]:
-    if list_name == "geographies":
+    spec = code_list(list_name)
+    if spec["computed"] == "geographies":
         return frozenset(geographies())
-    if list_name not in _LISTS:
-        raise KeyError(f"unknown reference list {list_name!r}; known: {sorted(_LISTS)}")
-    file, column, flt = _LISTS[list_name]
-    rows = read_reference(Path(file).stem)
-    if flt:
-        rows = [r for r in rows if r[flt[0]] == flt[1]]
-    return frozenset(r[column] for r in rows)
+    rows = read_reference(spec["file"])
+    rows = [r for r in rows if all(r[k] == str(v) for k, v in spec["where"].items())]
+    return frozenset(r[spec["column"]] for r in rows)
 
 
 COUNTRY_CODE = "00"
@@ -92,7 +109,7 @@ def load_reference_tables(con) -> dict[str, int]:
     con.begin()
     try:
         run(con, "CREATE SCHEMA IF NOT EXISTS ref")
-        for name in REFERENCE_TABLES:
+        for name in reference_tables():
             frame = pd.read_csv(REFERENCE_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
             for col in _BOOLEAN_COLUMNS & set(frame.columns):
                 frame[col] = frame[col].str.lower().eq("true")

@@ -8,7 +8,7 @@ from dashboards import figures
 from dashboards.format import fmt_date, fmt_int, fmt_percent, quarter_label
 from sources.policy import Policy
 from dashboards.statistics import suppress
-from dashboards.data import FEED_LABELS, SiteData
+from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 
 
@@ -159,9 +159,9 @@ def with_revision_notes(blocks: list[Block], revisions: pd.DataFrame) -> list[Bl
         return blocks
     latest = revisions.groupby("feed").agg(last_revised=("revised_at", "max"), rows=("rows_removed", "sum"))
     for b in blocks:
-        notes = [f"{FEED_LABELS.get(feed, feed)} reviderad {fmt_date(pd.Timestamp(r.last_revised).date())} "
+        notes = [f"{feed_label(feed)} reviderad {fmt_date(pd.Timestamp(r.last_revised).date())} "
                  f"({fmt_int(r.rows)} rader ersatta av rättade filer)"
-                 for feed, r in latest.iterrows() if FEED_LABELS.get(feed, feed) in b.source]
+                 for feed, r in latest.iterrows() if feed_label(feed) in b.source]
         if notes:
             b.status = f"{b.status} {'; '.join(notes)}."
     return blocks

@@ -8,7 +8,7 @@ from dashboards.format import fmt_int, fmt_number
 from sources.policy import Policy
 from dashboards.disclosure import Fact
 from dashboards.statistics import apply_mask, suppress
-from dashboards.data import FEED_LABELS, SiteData
+from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 from dashboards.sections.common import last_quarter, period_text, quarter_span, quarter_table
 
@@ -72,7 +72,7 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
         figure=figures.make_suppressed_stacked_figure(by_age, "reports", "age_band", "Orosanmälningar per kvartal",
                                                       "Antal anmälningar", policy.max_suppressed_count,
                                                       policy.suppressed_label),
-        table=table, source=FEED_LABELS["concern_reports"], period=period_text(by_age),
+        table=table, source=feed_label("concern_reports"), period=period_text(by_age),
         status="Socialtjänstens registrering; uppgifter för senaste månaden kan kompletteras.", facts=facts,
         redraw=lambda hidden: figures.make_suppressed_stacked_figure(
             by_age, "reports", "age_band", "Orosanmälningar per kvartal", "Antal anmälningar",
@@ -114,6 +114,6 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
         description=(f"\"{policy.suppressed_label}\" = 1–{policy.max_suppressed_count} anmälningar. \"×\" = dolt så att "
                      "ett litet tal inte kan räknas ut från summorna eller från andra tal på sidan (sekundär "
                      f"röjandekontroll). {hidden} celler är dolda i tabellen själv."),
-        figure=None, table=table, source=FEED_LABELS["concern_reports"], period=quarter_span(key_now, 4),
+        figure=None, table=table, source=feed_label("concern_reports"), period=quarter_span(key_now, 4),
         status="Socialtjänstens registrering.", facts=skal_facts))
     return blocks

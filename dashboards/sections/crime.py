@@ -7,7 +7,7 @@ from dashboards import figures
 from dashboards.format import fmt_int, fmt_number, quarter_label
 from sources.policy import Policy
 from dashboards.signals import SignalFamily, page_family
-from dashboards.data import FEED_LABELS, SiteData
+from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 from dashboards.sections.common import basis_note, breaks_in, breaks_text, geography_order, last_quarter, period_text, quarter_span, quarter_table, year_breaks, years_text, small_areas
 
@@ -56,7 +56,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
                      "Anmälda brott påverkas av anmälningsbenägenhet och polisens egna insatser. "
                      + ("Streckade linjer markerar lagändringar som bryter serien." if breaks else "")),
         figure=fig, table=quarter_table(top, "category", "crimes"),
-        source=FEED_LABELS["crime_reports"], period=period_text(counted),
+        source=feed_label("crime_reports"), period=period_text(counted),
         status=f"Preliminära uppgifter ur polisens export (inskrivningsdatum); {quarter_label(year, quarter)} kan "
                "kompletteras."))
     # the last four quarters against the four before, per category, with the change signal (page-wide family)
@@ -71,7 +71,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
             description=f"Ingen jämförelse: uppgift saknas ({total.missing}). Saknade kvartal räknas aldrig som 0.",
             figure=None, table=pd.DataFrame({"Kategori": ["Totalt"], label_now: ["saknas"], label_before: ["saknas"],
                                              "Förändring": [total.text()]}),
-            source=FEED_LABELS["crime_reports"], period=f"{label_now} mot {label_before}",
+            source=feed_label("crime_reports"), period=f"{label_now} mot {label_before}",
             status="Preliminära uppgifter ur polisens export."))
     else:
         sigs = [family.get(("crime", c)) for c in cats]
@@ -97,7 +97,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
                          + "Spridning φ: hur mycket serien varierar utöver slumpen (1 = som Poisson), skattat ur "
                          "kvartalen före med år och årstid. " + family.note()),
             figure=figures.make_period_comparison_figure(comp, label_now, label_before, "Anmälda brott per kategori"),
-            table=table, source=FEED_LABELS["crime_reports"], period=f"{label_now} mot {label_before}",
+            table=table, source=feed_label("crime_reports"), period=f"{label_now} mot {label_before}",
             status="Preliminära uppgifter ur polisens export."))
     # rates per area and complete year
     rates = data.marts["rates_by_year"]
@@ -141,7 +141,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
                                     for v, small, n, a, y in zip(tab.rate_3y, tab.small_area.fillna(False),
                                                                  tab.years_in_3y, tab.area_code, tab.year)],
                                 "Befolkning": [f"{fmt_number(d, 0)} ({b})" for d, b in zip(tab.denominator, tab.population_basis)]}),
-            source=f"{FEED_LABELS['crime_reports']}; {FEED_LABELS['population']}",
+            source=f"{feed_label('crime_reports')}; {feed_label('population')}",
             period=f"{int(rates.year.min())}–{int(rates.year.max())}",
             status="Preliminära brottsuppgifter; befolkning enligt folkmängdsfilen." + basis_note(tab)))
     # the municipality beside its county and the country (Brå's official statistics)
@@ -162,6 +162,6 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
             table=pd.DataFrame({"Geografi": comp_geo.geography_name, "År": comp_geo.year.astype(str),
                                 "Antal": [fmt_int(v) for v in comp_geo.crimes],
                                 "Per 100 000 inv.": [fmt_int(v) for v in comp_geo.per_100k]}),
-            source=FEED_LABELS["bra_indicators"], period=f"{int(comp_geo.year.min())}–{int(comp_geo.year.max())}",
+            source=feed_label("bra_indicators"), period=f"{int(comp_geo.year.min())}–{int(comp_geo.year.max())}",
             status=_bra_status(data, code, sorted(int(y) for y in comp_geo.year.unique()))))
     return blocks

@@ -5,7 +5,7 @@ import pandas as pd
 
 from dashboards import figures
 from dashboards.format import fmt_int
-from dashboards.data import FEED_LABELS, SiteData
+from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 from dashboards.sections.common import last_quarter, period_text, quarter_span, quarter_table
 
@@ -35,7 +35,7 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
             figure=figures.make_places_map_figure(spots, "EST-händelser per plats"),
             table=pd.DataFrame({"Plats": spots.sort_values("events", ascending=False)["place"],
                                 "Antal händelser": [fmt_int(v) for v in spots.sort_values("events", ascending=False)["events"]]}),
-            source=FEED_LABELS["est_events"], period=span, status="Löpande rapportering."))
+            source=feed_label("est_events"), period=span, status="Löpande rapportering."))
     if not wh.empty:
         grid = wh.pivot_table(index="weekday", columns="hour", values="events", aggfunc="sum", fill_value=0)
         grid = grid.reindex(index=range(1, 8), columns=range(24), fill_value=0)
@@ -45,7 +45,7 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
             id="est-veckodag", section="EST – platsbundna händelser", title=f"EST-händelser per veckodag och timme, {span}",
             description="När händelserna inträffar: underlag för att planera fältarbete, bevakning och polisens närvaro.",
             figure=figures.make_weekday_hour_figure(wh, "EST-händelser per veckodag och timme"), table=table,
-            source=FEED_LABELS["est_events"], period=span, status="Löpande rapportering."))
+            source=feed_label("est_events"), period=span, status="Löpande rapportering."))
     return [
         Block(id="est-kvartal", section="EST – platsbundna händelser", title="EST-händelser per kvartal och kategori",
               description="Händelser rapporterade av EST-rapportörer (kommun, bostadsbolag, bevakning, polis m.fl.).",
@@ -53,12 +53,12 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
                                                            "Antal händelser"),
               table=quarter_table(figures.top_categories(est[["year", "quarter", "category", "events"]], "category",
                                                           "events", 6), "category", "events"),
-              source=FEED_LABELS["est_events"], period=period_text(est),
+              source=feed_label("est_events"), period=period_text(est),
               status="Löpande rapportering; kan kompletteras i efterhand."),
         Block(id="est-platser", section="EST – platsbundna händelser",
               title="Platser med flest EST-händelser, senaste fyra kvartalen",
               description="De tio platser som fått flest rapporter under de senaste fyra kvartalen.",
               figure=figures.make_top_places_figure(top, "Flest EST-händelser, senaste fyra kvartalen"),
               table=pd.DataFrame({"Plats": top["place"], "Antal händelser": [fmt_int(v) for v in top["events"]]}),
-              source=FEED_LABELS["est_events"], period=quarter_span(key_now, 4), status="Löpande rapportering."),
+              source=feed_label("est_events"), period=quarter_span(key_now, 4), status="Löpande rapportering."),
     ] + extra

@@ -9,7 +9,7 @@ import pandas as pd
 from dashboards import figures
 from dashboards.format import fmt_date, fmt_int
 from sources.policy import Policy, load_policy
-from dashboards.data import FEED_LABELS, SiteData
+from dashboards.data import SiteData, expected_freshness, feed_label
 from dashboards.sections.common import area_names, small_count, small_areas
 
 
@@ -20,7 +20,7 @@ def sources_table(files: pd.DataFrame) -> list[dict]:
     if files.empty:
         return []
     current = files[files.status == "loaded"].sort_values(["feed", "file_name"])
-    return [{"feed": FEED_LABELS.get(r.feed, r.feed), "file": r.file_name, "sha256": r.sha256,
+    return [{"feed": feed_label(r.feed), "file": r.file_name, "sha256": r.sha256,
              "received": fmt_date(pd.Timestamp(r.received_at).to_pydatetime()), "rows": fmt_int(r.rows_loaded)}
             for r in current.itertuples()]
 
@@ -58,19 +58,11 @@ def datadocs_context(data: SiteData) -> list[dict]:
                 "ok": None if r is None else bool(r.success),
                 "unexpected": "" if r is None else f"{fmt_int(r.unexpected_count)} av {fmt_int(r.element_count)}",
                 "examples": "" if r is None or r.success else r.detail, "rows": "; ".join(offending[:20])})
-        out.append({"feed": suite["feed"], "label": FEED_LABELS.get(suite["feed"], suite["feed"]),
+        out.append({"feed": suite["feed"], "label": feed_label(suite["feed"]),
                     "table": suite["table"], "path": suite["path"], "row_id": ", ".join(suite["row_id"]),
                     "checked_at": fmt_date(pd.Timestamp(checked[suite["feed"]]).to_pydatetime())
                     if suite["feed"] in checked else "aldrig", "expectations": rows})
     return out
-
-
-# How often each feed is expected to arrive (label, days after which the latest file is late).
-EXPECTED_CADENCE = {
-    "crime_reports": ("varje kvartal", 100), "est_events": ("varje vecka", 10), "concern_reports": ("varje kvartal", 100),
-    "survey_responses": ("varje år", 400), "population": ("varje år", 400), "areas": ("vid ändring", 100000),
-    "activity_log": ("varje tertial", 130), "bra_indicators": ("varje år", 400),
-}
 
 
 def coverage_matrix(data: SiteData, policy: Policy | None = None) -> pd.DataFrame:
@@ -103,31 +95,31 @@ def quality_context(data: SiteData) -> dict:
     files = data.files.copy()
     rows = []
     for r in files.sort_values(["feed", "file_name"]).itertuples():
-        rows.append({"feed": FEED_LABELS.get(r.feed, r.feed or "okänt flöde"), "file": r.file_name,
+        rows.append({"feed": feed_label(r.feed), "file": r.file_name,
                      "status": STATUS_LABELS.get(r.status, r.status), "status_key": r.status,
                      "read": fmt_int(r.rows_read), "loaded": fmt_int(r.rows_loaded),
                      "quarantined": fmt_int(r.rows_quarantined), "masked": fmt_int(r.masked_values),
                      "received": fmt_date(pd.Timestamp(r.received_at).to_pydatetime()), "message": r.message or ""})
     checks = []
     for r in data.checks.sort_values(["feed", "severity", "expectation"]).itertuples() if not data.checks.empty else []:
-        checks.append({"feed": FEED_LABELS.get(r.feed, r.feed), "expectation": r.expectation, "column": r.column_name,
+        checks.append({"feed": feed_label(r.feed), "expectation": r.expectation, "column": r.column_name,
                        "href": f"datadocs.html#{anchor(r.feed, r.expectation, r.column_name)}",
                        "severity": "blockerande" if r.severity == "error" else "varning", "ok": bool(r.success),
                        "detail": r.detail})
     quarantine = data.quarantine.head(200)
-    qrows = [{"feed": FEED_LABELS.get(r.feed, r.feed), "file": r.file_name, "row": r.row_number, "column": r.column_name,
+    qrows = [{"feed": feed_label(r.feed), "file": r.file_name, "row": r.row_number, "column": r.column_name,
               "value": r.raw_value, "reason": r.reason} for r in quarantine.itertuples()]
     fresh = []
     loaded = files[files.status == "loaded"] if not files.empty else files
-    for feed, (cadence, days) in EXPECTED_CADENCE.items():
+    for feed, cadence, days in expected_freshness():
         part = loaded[loaded.feed == feed] if not loaded.empty else loaded
         if part.empty:
-            fresh.append({"feed": FEED_LABELS.get(feed, feed), "last": "–", "age": "–", "cadence": cadence,
+            fresh.append({"feed": feed_label(feed), "last": "–", "age": "–", "cadence": cadence,
                           "state": "ingen fil", "late": True})
             continue
         last = pd.Timestamp(part.received_at.max()).to_pydatetime()
         age = (data.published_at - last).days
-        fresh.append({"feed": FEED_LABELS.get(feed, feed), "last": fmt_date(last), "age": f"{age} dagar",
+        fresh.append({"feed": feed_label(feed), "last": fmt_date(last), "age": f"{age} dagar",
                       "cadence": cadence, "state": "i tid" if age <= days else "sen", "late": age > days})
     coverage = coverage_matrix(data, load_policy())
     return {"files": rows, "checks": checks, "quarantine": qrows, "quarantine_total": len(data.quarantine),

@@ -7,7 +7,7 @@ from dashboards import figures
 from dashboards.format import fmt_int, fmt_number, fmt_percent
 from sources.policy import Policy
 from dashboards.statistics import survey_change_se
-from dashboards.data import FEED_LABELS, SiteData
+from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 from dashboards.sections.common import geography_order
 
@@ -43,7 +43,7 @@ def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Poli
                             "Andel": [fmt_percent(v) for v in whole["share"]],
                             "95 % KI": [f"{fmt_percent(a)}–{fmt_percent(b)}" for a, b in zip(whole.ci_low, whole.ci_high)],
                             "Antal svar": [fmt_int(v) for v in whole["n"]], "Mot året innan": change}),
-        source=FEED_LABELS["survey_responses"], period=f"{years[0]}–{years[-1]}" if years else "",
+        source=feed_label("survey_responses"), period=f"{years[0]}–{years[-1]}" if years else "",
         status="Urvalsundersökning: skattningar med osäkerhet."))
     latest = int(survey.year.max())
     area_part = survey[(survey.area_code != "") & (survey.year == latest) & (survey.item == "unsafe_evening")].copy()
@@ -59,7 +59,7 @@ def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Poli
                                 "95 % KI": [f"{fmt_percent(a)}–{fmt_percent(b)}" for a, b in
                                             zip(area_part.ci_low, area_part.ci_high)],
                                 "Antal svar": [fmt_int(v) for v in area_part["n"]]}),
-            source=FEED_LABELS["survey_responses"], period=str(latest),
+            source=feed_label("survey_responses"), period=str(latest),
             status="Urvalsundersökning: skattningar med osäkerhet."))
     return blocks + ntu
 
@@ -84,6 +84,6 @@ def ntu_blocks(data: SiteData, code: str) -> list[Block]:
                                 "Andel": [f"{fmt_number(v, 0)} %" for v in ntu.share],
                                 "95 % KI": [f"{fmt_number(a, 0)}–{fmt_number(b, 0)} %" for a, b in zip(ntu.ci_low, ntu.ci_high)],
                                 "Antal svarande": [fmt_int(v) if pd.notna(v) else "–" for v in ntu.n]}),
-            source=FEED_LABELS["bra_indicators"], period=f"{int(ntu.year.min())}–{int(ntu.year.max())}",
+            source=feed_label("bra_indicators"), period=f"{int(ntu.year.min())}–{int(ntu.year.max())}",
             status="Brås officiella statistik."))
     return blocks

@@ -1,0 +1,79 @@
+"""YAML files a maintainer edits (contracts, profiles, expectations): read with the line of every key, and checked
+against the keys each place allows, so a misspelt key (``requried:``) is an error naming file, line and key
+instead of being silently ignored."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+
+class FileFormatError(ValueError):
+    """A maintainer's file is malformed: names the file, the line and the key."""
+
+    def __init__(self, path: Path | str, line: int | None, key: str, message: str):
+        self.path, self.line, self.key, self.message = str(path), line, key, message
+        where = f"{self.path}" + (f", rad {line}" if line else "") + (f", fält {key}" if key else "")
+        super().__init__(f"{where}: {message}")
+
+
+class LineMap(dict):
+    """A mapping that remembers the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    m = LineMap()
+    m.line = node.start_mark.line + 1
+    m.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in m:
+            raise FileFormatError(loader.name, key_node.start_mark.line + 1, str(key), "fältet finns två gånger")
+        m[key] = loader.construct_object(value_node, deep=True)
+        m.key_lines[key] = key_node.start_mark.line + 1
+    return m
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_mapping(path: Path) -> LineMap:
+    """The file's top-level mapping, every nested mapping a ``LineMap``."""
+    path = Path(path)
+    loader = _Loader(path.read_text(encoding="utf-8"))
+    loader.name = str(path)
+    try:
+        doc = loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise FileFormatError(path, line, "", f"filen är inte giltig YAML ({exc.problem})") from exc
+    finally:
+        loader.dispose()
+    if not isinstance(doc, LineMap):
+        raise FileFormatError(path, 1, "", "filen ska vara en samling fält (nyckel: värde)")
+    return doc
+
+
+def check_keys(m: Any, path: Path, where: str, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
+    """Every key of ``m`` is one of ``allowed`` and every ``required`` key is there."""
+    if not isinstance(m, dict):
+        raise FileFormatError(path, getattr(m, "line", None), where, "ska vara en samling fält (nyckel: värde)")
+    allowed = set(allowed) | set(required)
+    lines = getattr(m, "key_lines", {})
+    for k in m:
+        if k not in allowed:
+            raise FileFormatError(path, lines.get(k), f"{where}.{k}" if where else str(k),
+                                  f"okänt fält; tillåtna fält här är: {', '.join(sorted(allowed))}")
+    for k in required:
+        if k not in m:
+            raise FileFormatError(path, getattr(m, "line", None), f"{where}.{k}" if where else str(k),
+                                  "obligatoriskt fält saknas")
