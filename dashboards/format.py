@@ -1,6 +1,8 @@
 """Swedish number, date and period formats for everything a reader sees: ``1 234,5``, ``kv. 3 2026``."""
 from __future__ import annotations
 
+from sources.quarter import Quarter
+
 import math
 from datetime import date, datetime
 
@@ -25,11 +27,13 @@ def fmt_percent(share: float | None, decimals: int = 0) -> str:
 
 
 def quarter_label(year: int, quarter: int) -> str:
-    return f"kv. {int(quarter)} {int(year)}"
+    """ "kv. 3 2026" (sources/quarter.py is the one quarter vocabulary)."""
+    return Quarter(int(year), int(quarter)).label
 
 
 def quarter_key(year: int, quarter: int) -> int:
-    return int(year) * 4 + int(quarter) - 1
+    """Consecutive quarters, consecutive numbers (``Quarter.seq``)."""
+    return Quarter(int(year), int(quarter)).seq
 
 
 def fmt_date(d: date | datetime | None) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 from html import escape as html_escape
-import re
 import shutil
 import subprocess
 from dataclasses import replace
@@ -36,11 +35,11 @@ from dashboards.sections.concern import concern_cells, concern_universe
 from dashboards.sections.page import municipality_blocks
 from dashboards.sections.quality import quality_context, sources_table
 from sources.policy import Policy
+from sources.quarter import Quarter, QuarterError
 from dashboards.signals import add_window_test, covered_quarters, municipal_population, page_family
 
 MEETINGS = {"bra": "Lägesbild inför BRÅ", "council": "Strategiska rådet", "quality": "Datakvalitet",
             "public": "Medborgarlöften"}
-PERIOD = re.compile(r"^(\d{4})-Q([1-4])$")
 
 
 class PackError(ValueError):
@@ -48,10 +47,11 @@ class PackError(ValueError):
 
 
 def parse_period(text: str) -> tuple[int, int]:
-    m = PERIOD.match(text or "")
-    if not m:
-        raise PackError(f"Perioden \"{text}\" ska skrivas ÅÅÅÅ-Qn, t.ex. 2026-Q3.")
-    return int(m.group(1)), int(m.group(2))
+    try:
+        q = Quarter.parse(text or "")
+    except QuarterError:
+        raise PackError(f"Perioden \"{text}\" ska skrivas ÅÅÅÅ-Qn, t.ex. 2026-Q3.") from None
+    return q.year, q.q
 
 
 def until_period(data: SiteData, year: int, quarter: int) -> SiteData:

@@ -333,14 +333,14 @@ def cmd_backfill(args, home: Home) -> int:
     try:
         with writer_lock(home, wait=args.wait):
             for i, (start, end) in enumerate(ranges, 1):
-                log.info("[%d/%d] Kommun %s, %s–%s", i, len(ranges), start.split("|")[0], args.first, args.last)
+                log.info("[%d/%d] Kommun %s, %s–%s", i, len(ranges), start.keys_by_dimension["municipality"], args.first, args.last)
                 rc = _run_job_locked(home, "partitions", tags={"dagster/asset_partition_range_start": start,
                                                                "dagster/asset_partition_range_end": end},
                                      quiet_success=True)
                 if rc:
                     return rc
             log.info("Partitionerna är ombyggda (%.1f s). Uppdaterar det som bygger på dem…", time.perf_counter() - t0)
-            codes = sorted({start.split("|")[0] for start, _ in ranges})
+            codes = sorted({start.keys_by_dimension["municipality"] for start, _ in ranges})
             return _run_job_locked(home, "refresh", tags={PAGES_TAG: ",".join(codes)})
     except Busy as exc:
         print(str(exc), file=sys.stderr)

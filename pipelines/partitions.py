@@ -6,7 +6,6 @@ Dagster keys look like ``0486|2026-07-01`` (municipality|first day of the quarte
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,11 +15,11 @@ import pandas as pd
 import yaml
 
 from pipelines.home import PROJECT_ROOT, Home
+from sources.quarter import Quarter, QuarterError
 from sources.taxonomy import read_reference
 
 DEFAULT_CONFIG = PROJECT_ROOT / "data" / "config" / "deployment.yaml"
 QUARTER_CRON = "0 0 1 1,4,7,10 *"
-_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
 
 
 class PartitionError(ValueError):
@@ -53,19 +52,21 @@ class Deployment:
 
 
 def quarter_start(label: str) -> date:
-    m = _QUARTER.match(label.strip())
-    if not m:
-        raise PartitionError(f"\"{label}\" är inte ett kvartal. Skriv till exempel 2026-Q3.")
-    return date(int(m.group(1)), 3 * int(m.group(2)) - 2, 1)
+    try:
+        return Quarter.parse(label).start
+    except QuarterError as exc:
+        raise PartitionError(str(exc)) from None
 
 
 def quarter_key(label: str) -> str:
-    return quarter_start(label).isoformat()
+    try:
+        return Quarter.parse(label).partition_key
+    except QuarterError as exc:
+        raise PartitionError(str(exc)) from None
 
 
 def quarter_label(key: str) -> str:
-    d = date.fromisoformat(key)
-    return f"{d.year}-Q{(d.month - 1) // 3 + 1}"
+    return Quarter.parse(key).text
 
 
 def partitions_def(deployment: Deployment) -> dg.MultiPartitionsDefinition:
@@ -81,15 +82,16 @@ def keys_frame(keys: list[str]) -> pd.DataFrame:
     """Dagster partition keys -> rows of (municipality_code, year, quarter) for the SQL runner."""
     rows = []
     for k in keys:
-        municipality, quarter = str(k).split("|")  # dimensions sorted by name: municipality, quarter
-        d = date.fromisoformat(quarter)
-        rows.append((municipality, d.year, (d.month - 1) // 3 + 1))
+        dims = k.keys_by_dimension if isinstance(k, dg.MultiPartitionKey) else dg.MultiPartitionKey(
+            dict(zip(("municipality", "quarter"), str(k).split("|")))).keys_by_dimension
+        q = Quarter.parse(dims["quarter"])
+        rows.append((dims["municipality"], q.year, q.q))
     return pd.DataFrame(rows, columns=["municipality_code", "year", "quarter"])
 
 
-def key_for(municipality: str, quarter: str) -> str:
-    """The Dagster key string (dimension names sorted: municipality, then quarter)."""
-    return f"{municipality}|{quarter_key(quarter)}"
+def key_for(municipality: str, quarter: str) -> dg.MultiPartitionKey:
+    """The Dagster key of a municipality and a quarter written by a person (``2026-Q3``)."""
+    return dg.MultiPartitionKey({"municipality": municipality, "quarter": quarter_key(quarter)})
 
 
 def backfill_ranges(deployment: Deployment, municipalities: list[str] | None, first: str, last: str

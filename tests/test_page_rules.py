@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
+import pytest
 
 from dashboards.sections import common, crime
 from dashboards.sections import survey as survey_section
@@ -78,3 +79,22 @@ def test_ntu_is_shown_without_a_municipal_survey():
     blocks = survey_section.survey_blocks(data, "0486", {"": "Hela kommunen"}, load_policy())
     assert [b.id for b in blocks] == ["ntu-jamforelse"]
     assert list(blocks[0].table["Andel"]) == ["25 %", "27 %", "26 %"]
+
+
+def test_one_quarter_vocabulary():
+    """sources/quarter.py: what people and Dagster write parses to one value; labels, keys and arithmetic agree."""
+    from pipelines.partitions import key_for, keys_frame
+    from sources.quarter import Quarter, QuarterError
+
+    q = Quarter(2026, 3)
+    assert Quarter.parse("2026-Q3") == Quarter.parse("2026q3") == Quarter.parse(" 2026 Q3 ") == q
+    assert Quarter.parse("2026-07-01") == Quarter.parse("0486|2026-07-01") == Quarter.parse("2026-09-30") == q
+    assert (q.label, q.text, q.partition_key, q.end.isoformat()) == ("kv. 3 2026", "2026-Q3", "2026-07-01", "2026-09-30")
+    assert q + 2 == Quarter(2027, 1) and Quarter(2026, 1) - 1 == Quarter(2025, 4)
+    assert Quarter.from_seq(q.seq) == q and (q + 1).seq == q.seq + 1 and Quarter(2025, 4) < Quarter(2026, 1)
+    for bad in ("2026-Q5", "2026-Q0", "kv 3", "2026-13-01"):
+        with pytest.raises((QuarterError, ValueError)):
+            Quarter.parse(bad)
+    key = key_for("0486", "2026q3")
+    assert key.keys_by_dimension == {"municipality": "0486", "quarter": "2026-07-01"}
+    assert keys_frame([key]).values.tolist() == [["0486", 2026, 3]]
