@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+MODELS_DIR = PROJECT_ROOT / "models"  # the SQL files (staging -> intermediate -> marts, lookups for the checks)
 ENV_VAR = "LAGESBILD_HOME"
 
 

@@ -20,11 +20,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipelines.home import PROJECT_ROOT
+from pipelines.home import MODELS_DIR, PROJECT_ROOT
 from sources.db import run, scalar
 from sources.faults import fault_point
 
-MODELS_DIR = PROJECT_ROOT / "models"
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
 LAYERS = ["staging", "intermediate", "marts"]
 PARTITION_COLUMNS = ("municipality_code", "year", "quarter")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from pipelines.models import MODELS_DIR
+from pipelines.home import MODELS_DIR
 from sources.expectations import Suite, load_suite  # noqa: F401 (re-used by the checks)
 from sources.taxonomy import allowed_values
 
