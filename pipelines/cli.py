@@ -24,10 +24,13 @@ log = logging.getLogger("lagesbild")
 
 class _StdoutHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stdout`` is when a message is logged (``main`` may be called again in one process,
-    e.g. by the tests, with standard output redirected in between)."""
+    e.g. by the tests, with standard output redirected in between); with ``--json`` messages go to standard error,
+    so standard output is the JSON document alone."""
+
+    to_stderr = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.stream = sys.stdout
+        self.stream = sys.stderr if self.to_stderr else sys.stdout
         super().emit(record)
 
 
@@ -605,6 +608,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
     _setup_logging()
     args = build_parser().parse_args(argv)
+    _StdoutHandler.to_stderr = bool(getattr(args, "json", False))
     home = Home.resolve(args.home)
     try:
         return args.func(args, home)

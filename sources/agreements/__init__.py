@@ -13,9 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from sources.taxonomy import PROJECT_ROOT, allowed_values, read_reference
+from sources.yamlfile import FileFormatError, LineMap, read_mapping
 
 AGREEMENTS_DIR = PROJECT_ROOT / "data" / "agreements"
 KINDS = ("samverkansöverenskommelse", "medborgarlöfte")
@@ -64,52 +63,20 @@ class AgreementError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-class _Map(dict):
-    """A mapping that remembers the line of each key (1-based)."""
-
-    line: int = 0
-    key_lines: dict
+_Map = LineMap  # a mapping that remembers the line of each key (sources/yamlfile.py)
 
 
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader, node, deep=False):
-    loader.flatten_mapping(node)
-    m = _Map()
-    m.line = node.start_mark.line + 1
-    m.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in m:
-            raise AgreementError(loader.name, key_node.start_mark.line + 1, str(key), "fältet finns två gånger")
-        m[key] = loader.construct_object(value_node, deep=True)
-        m.key_lines[key] = key_node.start_mark.line + 1
-    return m
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def read_yaml(path: Path) -> _Map:
+def read_yaml(path: Path) -> LineMap:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return read_mapping(path)
     except OSError as exc:
         raise AgreementError(path, None, "", f"filen kunde inte läsas ({exc.strerror})") from exc
-    loader = _Loader(text)
-    loader.name = str(path)
-    try:
-        doc = loader.get_single_data()
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise AgreementError(path, line, "", f"filen är inte giltig YAML ({exc.problem})") from exc
-    finally:
-        loader.dispose()
-    if not isinstance(doc, _Map):
-        raise AgreementError(path, 1, "", "filen ska börja med fält som id:, kind:, title:")
-    return doc
+    except FileFormatError as exc:
+        message = exc.message
+        if message.startswith("filen ska vara en samling"):
+            message = "filen ska börja med fält som id:, kind:, title:"
+        raise AgreementError(path, exc.line, exc.key, message) from exc
 
 
 # ------------------------------------------------------------------------------------------ validation
