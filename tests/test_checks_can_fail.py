@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from pipelines.checks import _table_level
-from pipelines.checks.suites import Suite, plausible_volume
+from pipelines.checks.suites import plausible_volume
+from sources.expectations import Suite
 
 
 def test_uniqueness_checks_rows_with_an_empty_key_column():

@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from sources.policy import load_policy
-from dashboards.data import WarehouseNotReady, load_site_data  # noqa: F401 (the asset reads the site's data)
+from dashboards.data import load_site_data
 from dashboards.site import build_site
 from pipelines.models import discover
 from sources.contract import all_feeds

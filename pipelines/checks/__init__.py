@@ -16,7 +16,8 @@ import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
 from sources.faults import fault_point
-from pipelines.checks.suites import CUSTOM, MAX_EXAMPLES, Outcome, Suite, load_suite, lookup_sql, run_suite
+from pipelines.checks.suites import CUSTOM, MAX_EXAMPLES, Outcome, lookup_sql, run_suite
+from sources.expectations import Suite, load_suite
 from sources.taxonomy import allowed_values
 from sources.contract import all_feeds
 from sources.ingest import ensure_schema

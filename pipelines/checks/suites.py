@@ -15,7 +15,7 @@ import pandas as pd
 import yaml
 
 from pipelines.home import MODELS_DIR
-from sources.expectations import Suite, load_suite  # noqa: F401 (re-used by the checks)
+from sources.expectations import Suite
 from sources.taxonomy import allowed_values
 
 MAX_EXAMPLES = 20
