@@ -10,6 +10,7 @@ import pandas as pd
 
 from sources.contract import ContractError, all_feeds, load_contract
 from sources.expectations import load_suite
+from sources.meta import registered
 from sources.taxonomy import read_reference
 
 
@@ -85,14 +86,11 @@ def load_site_data(con, municipalities: set[str] | None = None) -> SiteData:
                                 "Kör `lagesbild refresh` först.")
     codes = sorted({r[0] for name in SITE_FEEDS_MARTS
                     for r in con.execute(f'SELECT DISTINCT municipality_code FROM marts."{name}"').fetchall()})
-    con.register("_only", pd.DataFrame({"code": sorted(municipalities or [])}, dtype="string"))
-    try:
+    with registered(con, "_only", pd.DataFrame({"code": sorted(municipalities or [])}, dtype="string")):
         marts = {name: con.execute(f'SELECT * FROM marts."{name}"' + (
                      " WHERE municipality_code IN (SELECT code FROM _only)"
                      if municipalities is not None and name in PER_MUNICIPALITY_MARTS else "")).df()
                  for name in SITE_MARTS}
-    finally:
-        con.unregister("_only")
     names = {r["municipality_code"]: r["municipality_name"] for r in read_reference("municipalities")}
     return SiteData(
         marts=marts,

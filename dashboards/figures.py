@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 
 from dashboards.format import quarter_key, quarter_label
 from dashboards.theme import PALETTE, apply
+from sources.quarter import Quarter
 
 OTHER = "Övriga"
 
@@ -27,7 +28,7 @@ def all_quarters(df: pd.DataFrame) -> list[str]:
     if df.empty:
         return []
     keys = [quarter_key(y, q) for y, q in zip(df["year"], df["quarter"])]
-    return [quarter_label(k // 4, k % 4 + 1) for k in range(min(keys), max(keys) + 1)]
+    return [Quarter.from_seq(k).label for k in range(min(keys), max(keys) + 1)]
 
 
 def top_categories(df: pd.DataFrame, stack: str, value: str, top: int) -> pd.DataFrame:

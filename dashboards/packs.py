@@ -56,13 +56,13 @@ def parse_period(text: str) -> tuple[int, int]:
 
 def until_period(data: SiteData, year: int, quarter: int) -> SiteData:
     """The data as it stands for a period: nothing after its last day enters a pack for that period."""
-    key = year * 4 + quarter
+    key = Quarter(year, quarter).seq
     end = pd.Timestamp(year=year, month=3 * quarter, day=1) + pd.offsets.MonthEnd(0)
     marts = {}
     for name, df in data.marts.items():
         if {"year", "quarter"} <= set(df.columns):
             year_ended = (df.year < year) | ((df.year == year) & (quarter == 4))
-            keep = df.quarter.isna() & year_ended | (df.year * 4 + df.quarter.fillna(0) <= key)
+            keep = df.quarter.isna() & year_ended | (df.quarter_seq <= key)
             marts[name] = df[keep]
         elif "period_end" in df.columns:  # periods (tertials…) that end after the pack's period are left out whole
             marts[name] = df[pd.to_datetime(df.period_end) <= end]
@@ -167,7 +167,7 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
     headline = []
     if not crime.empty:
         last = crime.sort_values(["year", "quarter"]).iloc[-1]
-        key = int(last.year) * 4 + int(last.quarter)
+        key = int(last.quarter_seq)
         pop = municipal_population(data, code)
         for label, mart, col, feed in (("Anmälda brott", "crime_by_quarter", "crimes", "crime"),
                                        ("EST-händelser", "est_by_quarter", "events", "est"),
@@ -179,7 +179,7 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             covered = covered_quarters(df)
             if mart == "crime_by_quarter":
                 df = df[df.counts_as_crime]
-            series = df.assign(key=df.year * 4 + df.quarter).groupby("key")[col].sum()
+            series = df.groupby("quarter_seq")[col].sum()
             add_window_test(family, ("head", label), series, covered, key, 4, feed, pop)
             headline.append(label)
     family.resolve()
@@ -223,7 +223,7 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
             universe = concern_universe(concern[concern.municipality_code == code])
             for column, first, last, shown in (("Senaste fyra kvartalen", key - 3, key, shown_now),
                                                ("Fyra kvartal före", key - 7, key - 4, shown_before)):
-                window = {(y, q) for y, q in universe[0] if first <= y * 4 + q <= last}
+                window = {(y, q) for y, q in universe[0] if first <= Quarter(y, q).seq <= last}
                 facts.append(Fact("nyckeltal", "Nyckeltal", label, column,
                                            concern_cells(universe, window), shown, (len(head), column)))
         head.append({"Mått": label, "Senaste fyra kvartalen": shown_now, "Fyra kvartal före": shown_before,

@@ -13,27 +13,25 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from dashboards.format import fmt_int, fmt_number, quarter_label
+from dashboards.format import fmt_int, fmt_number
 from sources.policy import Policy
+from sources.quarter import Quarter
 from dashboards.statistics import ChangeSignal, Dispersion, bh_adjust, change_signal, estimate_dispersion
 
 FEED_NAMES = {"crime": "polisens export", "est": "EST-rapporterna", "concern": "orosanmälningarna",
               "activity": "aktivitetsloggen"}
 
 
-def qkey(year: int, quarter: int) -> int:
-    """Quarter sequence number: consecutive quarters differ by 1."""
-    return int(year) * 4 + int(quarter)
-
+# Quarters are keyed by their sequence number (``Quarter.seq``, the marts' ``quarter_seq``): consecutive quarters,
+# consecutive numbers, so "the four quarters before" is ``key - 4``.
 
 def key_label(key: int) -> str:
-    return quarter_label((key - 1) // 4, (key - 1) % 4 + 1)
+    return Quarter.from_seq(key).label
 
 
 def quarter_days(key: int) -> int:
-    year, q = (key - 1) // 4, (key - 1) % 4 + 1
-    start = pd.Timestamp(year=year, month=3 * q - 2, day=1)
-    return int(((start + pd.offsets.QuarterEnd(0)) - start).days) + 1
+    q = Quarter.from_seq(key)
+    return (q.end - q.start).days + 1
 
 
 def missing_text(keys: list[int], feed: str) -> str:
@@ -107,7 +105,7 @@ def exposure_share(now_keys: list[int], before_keys: list[int], population: dict
     def exposure(keys):
         total = 0.0
         for k in keys:
-            year = (k - 1) // 4
+            year = Quarter.from_seq(k).year
             pop = 1.0
             if population:
                 nearest = min(population, key=lambda y: (abs(y - year), -y))
@@ -128,7 +126,8 @@ def add_window_test(family: SignalFamily, key, by_quarter: pd.Series, covered: s
     now_keys = list(range(key_now - quarters + 1, key_now + 1))
     before_keys = [k - lag for k in now_keys]
     gaps = [k for k in before_keys + now_keys if k not in covered]
-    history = {((k - 1) // 4, (k - 1) % 4 + 1): float(by_quarter.get(k, 0.0)) for k in sorted(covered) if k <= key_now}
+    history = {(Quarter.from_seq(k).year, Quarter.from_seq(k).q): float(by_quarter.get(k, 0.0))
+               for k in sorted(covered) if k <= key_now}
     disp = estimate_dispersion(history, family.policy)
     if gaps:
         family.add(key, None, None, disp, missing=missing_text(sorted(set(gaps)), feed))
@@ -142,8 +141,7 @@ def covered_quarters(df: pd.DataFrame) -> set[int]:
     """Quarter keys in which a feed has any row for the municipality (rows of 0 count as data)."""
     if df.empty:
         return set()
-    q = df.dropna(subset=["quarter"])
-    return {qkey(y, k) for y, k in zip(q.year, q.quarter)}
+    return {int(k) for k in df.quarter_seq.dropna()}
 
 
 def municipal_population(data, code: str) -> dict[int, float]:
@@ -159,7 +157,7 @@ def crime_last_key(data, code: str) -> int | None:
     crime = crime[(crime.municipality_code == code) & crime.counts_as_crime]
     if crime.empty:
         return None
-    return int(max(qkey(y, q) for y, q in zip(crime.year, crime.quarter)))
+    return int(crime.quarter_seq.max())
 
 
 def feed_coverage(data, code: str) -> dict[str, set[int]]:
@@ -170,12 +168,11 @@ def feed_coverage(data, code: str) -> dict[str, set[int]]:
         df = m[mart]
         out[kind] = covered_quarters(df[df.municipality_code == code])
     ind = m["indicators_by_quarter"]
-    act = ind[(ind.municipality_code == code) & (ind.kind == "activity")].dropna(subset=["quarter"])
+    act = ind[(ind.municipality_code == code) & (ind.kind == "activity")].dropna(subset=["quarter_seq"])
     if act.empty:
         out["activity"] = set()
     else:  # the activity log covers its first to its last logged quarter: quarters between without entries are 0
-        keys = [qkey(y, q) for y, q in zip(act.year, act.quarter)]
-        out["activity"] = set(range(min(keys), max(keys) + 1))
+        out["activity"] = set(range(int(act.quarter_seq.min()), int(act.quarter_seq.max()) + 1))
     return out
 
 
@@ -186,17 +183,17 @@ def crime_tests(data, code: str, family: SignalFamily, key_now: int) -> None:
     covered = covered_quarters(crime)
     counted = crime[crime.counts_as_crime]
     pop = municipal_population(data, code)
-    keyed = counted.assign(key=counted.year * 4 + counted.quarter)
-    for category, part in keyed.groupby("category"):
-        series = part.groupby("key")["crimes"].sum()
+    for category, part in counted.groupby("category"):
+        series = part.groupby("quarter_seq")["crimes"].sum()
         window = series[(series.index > key_now - 8) & (series.index <= key_now)]
         if window.sum() == 0:
             continue
         add_window_test(family, ("crime", category), series, covered, key_now, 4, "crime", pop)
-    total = keyed.groupby("key")["crimes"].sum()
+    total = counted.groupby("quarter_seq")["crimes"].sum()
     add_window_test(family, ("crime", None), total, covered, key_now, 4, "crime", pop)
     # year to date: quarters 1..q of this year against the same quarters a year earlier
-    add_window_test(family, ("crime_ytd", None), total, covered, key_now, (key_now - 1) % 4 + 1, "crime", pop, lag=4)
+    add_window_test(family, ("crime_ytd", None), total, covered, key_now, Quarter.from_seq(key_now).q, "crime", pop,
+                    lag=4)
 
 
 def indicator_tests(data, code: str, agreement_id: str, family: SignalFamily, key_now: int) -> None:
@@ -211,8 +208,8 @@ def indicator_tests(data, code: str, agreement_id: str, family: SignalFamily, ke
     coverage = feed_coverage(data, code)
     pop = municipal_population(data, code)
     for indicator_id, kind in kinds.items():
-        part = ind[ind.indicator_id == indicator_id].dropna(subset=["quarter"])
-        series = part.assign(key=part.year * 4 + part.quarter).groupby("key")["value"].sum()
+        part = ind[ind.indicator_id == indicator_id].dropna(subset=["quarter_seq"])
+        series = part.groupby(part.quarter_seq.astype(int))["value"].sum()
         covered = coverage.get(kind, set())
         add_window_test(family, ("ind4", indicator_id), series, covered, key_now, 4, kind, pop)
         add_window_test(family, ("indq", indicator_id), series, covered, key_now, 1, kind, pop, lag=4)
@@ -237,8 +234,7 @@ def agreement_in_force(data, code: str, key_now: int) -> str | None:
     ags = data.plan.get("agreements", pd.DataFrame())
     if ags.empty:
         return None
-    year, quarter = (key_now - 1) // 4, (key_now - 1) % 4 + 1
-    q_start = pd.Timestamp(year=year, month=3 * quarter - 2, day=1).date()
+    q_start = Quarter.from_seq(key_now).start
     ags = ags[(ags.municipality_code == code) & (pd.to_datetime(ags.valid_from).dt.date <= q_start)
               & (pd.to_datetime(ags.valid_to).dt.date >= q_start)]
     return None if ags.empty else str(ags.iloc[0].agreement_id)

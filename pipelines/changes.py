@@ -7,7 +7,6 @@ import hashlib
 
 from pipelines.home import PROJECT_ROOT, Home
 
-CODE_KEY = "(code and configuration)"
 CODE_GLOBS = [("data/reference", "*.csv"), ("data/agreements", "**/*.yaml"), ("data/config", "*.yaml"),
               ("models", "**/*.sql"), ("sources", "**/*.yaml"), ("sources", "**/*.py"), ("dashboards", "**/*"),
               ("pipelines", "**/*.py")]
@@ -33,23 +32,23 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
     since it was last read; None when that cannot be told (loose files at the top of incoming/, a first run, or
     changed code or configuration): then everything runs."""
     from sources.db import scalar
+    from sources.meta import code_state
 
+    stored = code_state(con)
     try:
-        stored = con.execute("SELECT code_version, pending_done FROM meta.model_state WHERE model = ?",
-                             [CODE_KEY]).fetchall()
         known = {(r[0], r[1], r[2]) for r in con.execute("SELECT path, size, mtime_ns FROM meta.file_stats").fetchall()}
         if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"):
             return None
     except Exception:  # a warehouse from before these tables, or none yet
         return None
-    if not stored or stored[0][0] != code_fingerprint():
+    if stored is None or stored[0] != code_fingerprint():
         return None
     if any(p.is_file() and not p.name.startswith(".") for p in home.incoming.glob("*")):
         return None
     # files loaded since the last complete refresh (by `lagesbild ingest`, or by a refresh that was interrupted)
     try:
         out = sorted({r[0] for r in con.execute("SELECT DISTINCT feed FROM meta.loads WHERE seq > ?",
-                                                 [int(stored[0][1])]).fetchall()} & set(feeds))
+                                                 [stored[1]]).fetchall()} & set(feeds))
     except Exception:  # a warehouse from before the load sequence
         return None
     for feed in feeds:
@@ -66,8 +65,7 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
 
 def remember_code(con) -> None:
     """After a complete refresh (under the writer lock): the code it was built with and the last load it saw."""
-    from sources.db import run, scalar
+    from sources.db import scalar
+    from sources.meta import save_code_state
 
-    last = int(scalar(con, "SELECT coalesce(max(seq), 0) FROM meta.loads"))
-    run(con, "INSERT OR REPLACE INTO meta.model_state VALUES (?, ?, ?, now()::timestamp)",
-        [CODE_KEY, code_fingerprint(), last])
+    save_code_state(con, code_fingerprint(), int(scalar(con, "SELECT coalesce(max(seq), 0) FROM meta.loads")))

@@ -6,9 +6,11 @@ read from the ``schema.table`` references in the file (like dbt's ``ref``), so t
 Directives are comment lines starting with ``-- @`` (not part of the description):
 
 * ``-- @materialized: view`` builds a view instead of a table (staging models: no copy of the raw rows).
-* ``-- @partitioned: municipality_code, year, quarter`` marks a model whose rows belong to one municipality ×
-  quarter partition each. Such a model can be rebuilt for some partitions only: the partitions' rows are deleted
-  and inserted again from the same SELECT filtered to them, in one transaction (idempotent).
+* ``-- @partitioned: municipality_code, year, quarter`` marks a model whose rows belong to one partition each, keyed
+  by the listed columns (any of ``municipality_code``, ``year``, ``quarter``: the dimensions loads record in
+  ``meta.pending_partitions``; ``municipality_code, year`` rebuilds whole years). Such a model can be rebuilt for
+  some partitions only: the partitions' rows are deleted and inserted again from the same SELECT filtered to them,
+  in one transaction (idempotent).
 """
 from __future__ import annotations
 
@@ -23,10 +25,16 @@ import pandas as pd
 from pipelines.home import MODELS_DIR, PROJECT_ROOT
 from sources.db import run, scalar
 from sources.faults import fault_point
+from sources.meta import registered, transaction
 
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
 LAYERS = ["staging", "intermediate", "marts"]
-PARTITION_COLUMNS = ("municipality_code", "year", "quarter")
+# the dimensions a load records for the partitions it touches (meta.pending_partitions; Dagster's partition keys)
+PARTITION_DIMENSIONS = ("municipality_code", "year", "quarter")
+
+
+class ModelError(ValueError):
+    """A model file's directive is wrong (named with the file)."""
 _REF = re.compile(r"\b(raw|ref|plan|staging|intermediate|marts)\.([a-z_][a-z0-9_]*)\b")
 _COMMENT = re.compile(r"--[^\n]*")
 _DIRECTIVE = re.compile(r"^--\s*@(\w+)\s*:\s*(.*)$", re.M)
@@ -57,6 +65,19 @@ class Model:
     @property
     def partitioned(self) -> bool:
         return "partitioned" in self.directives
+
+    @property
+    def partition_columns(self) -> tuple[str, ...]:
+        """The columns named by ``-- @partitioned:`` (empty for a model that is not partitioned)."""
+        if not self.partitioned:
+            return ()
+        cols = tuple(c.strip() for c in self.directives["partitioned"].split(",") if c.strip())
+        unknown = [c for c in cols if c not in PARTITION_DIMENSIONS]
+        if not cols or unknown or len(set(cols)) != len(cols):
+            raise ModelError(f"models/{self.layer}/{self.path.name}: `-- @partitioned:` names "
+                             f"{', '.join(cols) or 'no column'}; it takes distinct columns among "
+                             f"{', '.join(PARTITION_DIMENSIONS)}")
+        return cols
 
     @property
     def description(self) -> str:
@@ -105,14 +126,8 @@ def _select(model: Model) -> str:
 
 def run_model(con: duckdb.DuckDBPyConnection, model: Model) -> int:
     """(Re)build one model as a table (or view); returns its row count. Atomic: the old one stays on error."""
-    con.begin()
-    try:
-        n = _build_full(con, model)
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
-    return n
+    with transaction(con):
+        return _build_full(con, model)
 
 
 def _build_full(con: duckdb.DuckDBPyConnection, model: Model) -> int:
@@ -139,25 +154,24 @@ def _literal(v) -> str:
 
 
 def _rebuild_partitions(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.DataFrame) -> int:
-    """Delete and re-insert the rows of the given (municipality_code, year, quarter) partitions."""
+    """Delete and re-insert the rows of the given partitions (``keys`` has the columns of
+    :data:`PARTITION_DIMENSIONS`; they are narrowed to the model's partition columns)."""
     target = f'"{model.layer}"."{model.name}"'
+    cols = model.partition_columns
     if not table_exists(con, model.layer, model.name):
         run(con, f'CREATE SCHEMA IF NOT EXISTS "{model.layer}"')
         run(con, f"CREATE TABLE {target} AS SELECT * FROM ({_select(model)}) LIMIT 0")
-    keys = keys[list(PARTITION_COLUMNS)].drop_duplicates().astype({"year": "int64", "quarter": "int64"})
-    con.register("_partition_keys", keys)
-    try:
-        on = " AND ".join(f"t.{c} = k.{c}" for c in PARTITION_COLUMNS)
+    keys = keys[list(cols)].drop_duplicates().astype({c: "int64" for c in cols if c in ("year", "quarter")})
+    with registered(con, "_partition_keys", keys):
+        on = " AND ".join(f"t.{c} = k.{c}" for c in cols)
         run(con, f"DELETE FROM {target} AS t USING _partition_keys AS k WHERE {on}")
         # literal pre-filters on the grouping columns are pushed below the aggregation to the raw scan, so only the
         # partitions' rows are aggregated; the semi join then keeps exactly the partitions asked for
         prefilter = " AND ".join(
-            f"t.{c} IN ({', '.join(_literal(v) for v in sorted(keys[c].unique()))})" for c in PARTITION_COLUMNS)
+            f"t.{c} IN ({', '.join(_literal(v) for v in sorted(keys[c].unique()))})" for c in cols)
         run(con, f"INSERT INTO {target} SELECT t.* FROM ({_select(model)}) AS t SEMI JOIN _partition_keys AS k "
                  f"ON {on} WHERE {prefilter}")
         n = scalar(con, f"SELECT count(*) FROM {target} AS t SEMI JOIN _partition_keys AS k ON {on}")
-    finally:
-        con.unregister("_partition_keys")
     return int(n)
 
 
@@ -168,17 +182,7 @@ class BuildResult:
     partitions: int = 0  # partitions rebuilt (mode "partitions")
 
 
-STATE_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS meta",
-    """CREATE TABLE IF NOT EXISTS meta.model_state (
-        model VARCHAR PRIMARY KEY, code_version VARCHAR NOT NULL, pending_done BIGINT NOT NULL,
-        built_at TIMESTAMP NOT NULL)""",
-]
-
-
 def _state(con, model: Model) -> tuple[str, int] | None:
-    for ddl in STATE_DDL:
-        run(con, ddl)
     rows = con.execute("SELECT code_version, pending_done FROM meta.model_state WHERE model = ?", [model.key]).fetchall()
     return rows[0] if rows else None
 
@@ -200,8 +204,7 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.DataFrame
     """
     from sources.ingest import ensure_schema
 
-    con.begin()
-    try:
+    with transaction(con):
         if not model.partitioned:
             result = BuildResult("full", _build_full(con, model))
         else:
@@ -228,10 +231,6 @@ def build_model(con: duckdb.DuckDBPyConnection, model: Model, keys: pd.DataFrame
                 _save_state(con, model, newest)
         if result.mode != "up to date":
             fault_point("model:rebuilt")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     return result
 
 
@@ -244,7 +243,7 @@ def partition_mismatches(con: duckdb.DuckDBPyConnection, model: Model) -> list[t
     if state is None or state[0] != model.code_version:
         return []  # the next refresh rebuilds it whole
     feeds = sorted(feeds_of(model))
-    cols = ", ".join(PARTITION_COLUMNS)
+    cols = ", ".join(model.partition_columns)
     pending = (f"SELECT {cols} FROM meta.pending_partitions WHERE id > {int(state[1])} "
                f"AND feed IN ({', '.join(repr(f) for f in feeds)})")
     diff = (f"(SELECT * FROM \"{model.layer}\".\"{model.name}\" EXCEPT ALL SELECT * FROM ({_select(model)})) "

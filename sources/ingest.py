@@ -25,7 +25,8 @@ from sources.contract import Contract, Profile, all_feeds, coerce, load_contract
 from sources.faults import fault_point
 from sources.privacy import _CANDIDATE, find_personnummer, mask_text, screen_frame
 from sources.readers import FileRejected, RawTable, iter_file
-from sources.db import run, run_many, run_with_frame, scalar
+from sources.db import run, run_many, scalar
+from sources.meta import ensure_meta, run_with_frame, transaction
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".parquet", ".gz")
 # Column headers that identify a person: never accepted in an aggregate-only feed.
@@ -84,34 +85,6 @@ def q(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-META_DDL = [
-    "CREATE SCHEMA IF NOT EXISTS raw",
-    "CREATE SCHEMA IF NOT EXISTS meta",
-    """CREATE TABLE IF NOT EXISTS meta.files (
-        sha256 VARCHAR NOT NULL, path VARCHAR NOT NULL, file_name VARCHAR NOT NULL, feed VARCHAR,
-        profile VARCHAR, format VARCHAR, received_at TIMESTAMP NOT NULL, status VARCHAR NOT NULL,
-        rows_read BIGINT NOT NULL, rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
-        masked_values BIGINT NOT NULL, message VARCHAR, info VARCHAR, PRIMARY KEY (sha256, path))""",
-    """CREATE TABLE IF NOT EXISTS meta.loads (
-        seq BIGINT NOT NULL, feed VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS meta.file_stats (
-        path VARCHAR PRIMARY KEY, size BIGINT NOT NULL, mtime_ns BIGINT NOT NULL, sha256 VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS meta.pending_partitions (
-        id BIGINT NOT NULL, feed VARCHAR NOT NULL, sha256 VARCHAR NOT NULL, municipality_code VARCHAR NOT NULL,
-        year INTEGER NOT NULL, quarter INTEGER NOT NULL, recorded_at TIMESTAMP NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS meta.quarantine (
-        sha256 VARCHAR NOT NULL, file_name VARCHAR NOT NULL, feed VARCHAR NOT NULL, row_number BIGINT NOT NULL,
-        column_name VARCHAR NOT NULL, raw_value VARCHAR, reason VARCHAR NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS meta.check_results (
-        feed VARCHAR NOT NULL, severity VARCHAR NOT NULL, expectation VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
-        success BOOLEAN NOT NULL, unexpected_count BIGINT NOT NULL, element_count BIGINT NOT NULL, detail VARCHAR,
-        rows VARCHAR, checked_at TIMESTAMP NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS meta.revisions (
-        sha256 VARCHAR NOT NULL, replaced_sha256 VARCHAR NOT NULL, feed VARCHAR NOT NULL, scope VARCHAR NOT NULL,
-        rows_removed BIGINT NOT NULL, revised_at TIMESTAMP NOT NULL)""",
-]
-
-
 def raw_table_ddl(contract: Contract) -> str:
     cols = ", ".join(f"{q(c.name)} {c.duckdb_type}" for c in contract.columns)
     return (f"CREATE TABLE IF NOT EXISTS raw.{q(contract.feed)} (_sha256 VARCHAR NOT NULL, _row BIGINT NOT NULL, "
@@ -125,8 +98,8 @@ def history_table_ddl(contract: Contract) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for ddl in META_DDL:
-        run(con, ddl)
+    ensure_meta(con)
+    run(con, "CREATE SCHEMA IF NOT EXISTS raw")
     run(con, "CREATE SCHEMA IF NOT EXISTS history")
     for feed in all_feeds():
         contract = load_contract(feed)
@@ -344,46 +317,41 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
     feed_name = contract.feed
     totals = {"read": 0, "loaded": 0, "quarantined": 0, "masked": 0}
     replaced: set[str] = set()
-    con.begin()
     try:
-        n_chunks = 0
-        for part in _chain_first(table, chunks):
-            if n_chunks and contract.aggregate_only:
-                _check_aggregate_only(path, part, contract)
-            n_chunks += 1
-            replaced |= _load_chunk(con, path, sha, part, contract, prof, mapping, now, totals)
-        if n_chunks > 1 and contract.natural_key:
-            totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
-        _record_pending_partitions(con, contract, sha, now)
-        # a load sequence number: a refresh can tell exactly which feeds got rows since the last complete one
-        run(con, "INSERT INTO meta.loads SELECT coalesce(max(seq), 0) + 1, ?, ?, ? FROM meta.loads",
-            [feed_name, sha, now])
-        for old in sorted(replaced):
-            left = scalar(con, f"SELECT count(*) FROM raw.{q(feed_name)} WHERE _sha256 = ?", [old])
-            if left == 0:
-                run(con, "UPDATE meta.files SET status = 'replaced', message = ? WHERE sha256 = ? "
-                         "AND status = 'loaded'", [f"ersatt av {display_name(path)}", old])
-        message = ""
-        if totals["quarantined"]:
-            message = f"{totals['quarantined']} av {totals['read']} rader i karantän (se lagesbild quarantine)."
-        if replaced:
-            message += (" " if message else "") + f"Ersatte rader från {len(replaced)} tidigare fil(er)."
-        fault_point("ingest:inserted")
-        info = dict(table.info)
-        info["mapping"] = mapping
-        run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
-        run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
-                    [sha, str(path), display_name(path), feed_name, prof.name, table.format, now, totals["read"],
-                     totals["loaded"], totals["quarantined"], totals["masked"], message,
-                     json.dumps(info, ensure_ascii=False)])
-        con.commit()
-        fault_point("ingest:committed")
-    except FileRejected as exc:  # a problem found further down a large file: nothing of it stays
-        con.rollback()
+        with transaction(con):
+            n_chunks = 0
+            for part in _chain_first(table, chunks):
+                if n_chunks and contract.aggregate_only:
+                    _check_aggregate_only(path, part, contract)
+                n_chunks += 1
+                replaced |= _load_chunk(con, path, sha, part, contract, prof, mapping, now, totals)
+            if n_chunks > 1 and contract.natural_key:
+                totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
+            _record_pending_partitions(con, contract, sha, now)
+            # a load sequence number: a refresh can tell exactly which feeds got rows since the last complete one
+            run(con, "INSERT INTO meta.loads SELECT coalesce(max(seq), 0) + 1, ?, ?, ? FROM meta.loads",
+                [feed_name, sha, now])
+            for old in sorted(replaced):
+                left = scalar(con, f"SELECT count(*) FROM raw.{q(feed_name)} WHERE _sha256 = ?", [old])
+                if left == 0:
+                    run(con, "UPDATE meta.files SET status = 'replaced', message = ? WHERE sha256 = ? "
+                             "AND status = 'loaded'", [f"ersatt av {display_name(path)}", old])
+            message = ""
+            if totals["quarantined"]:
+                message = f"{totals['quarantined']} av {totals['read']} rader i karantän (se lagesbild quarantine)."
+            if replaced:
+                message += (" " if message else "") + f"Ersatte rader från {len(replaced)} tidigare fil(er)."
+            fault_point("ingest:inserted")
+            info = dict(table.info)
+            info["mapping"] = mapping
+            run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
+            run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
+                [sha, str(path), display_name(path), feed_name, prof.name, table.format, now, totals["read"],
+                 totals["loaded"], totals["quarantined"], totals["masked"], message,
+                 json.dumps(info, ensure_ascii=False)])
+    except FileRejected as exc:  # a problem found further down a large file: nothing of it stayed
         return _reject(con, path, sha, feed, exc)
-    except Exception:
-        con.rollback()
-        raise
+    fault_point("ingest:committed")
     return IngestResult(path=str(path), sha256=sha, feed=feed_name, profile=prof.name, status="loaded",
                         rows_read=totals["read"], rows_loaded=totals["loaded"],
                         rows_quarantined=totals["quarantined"], masked_values=totals["masked"], message=message,
@@ -391,14 +359,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
 
 
 def _reject(con, path: Path, sha: str, feed: str | None, exc: FileRejected) -> IngestResult:
-    con.begin()
-    try:
-        result = _record_rejection(con, path, sha, feed, exc)
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
-    return result
+    with transaction(con):
+        return _record_rejection(con, path, sha, feed, exc)
 
 
 def _chain_first(first: RawTable, rest: Iterable[RawTable]) -> Iterable[RawTable]:

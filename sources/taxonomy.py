@@ -5,6 +5,7 @@ import csv
 from functools import lru_cache
 from pathlib import Path
 from sources.db import run
+from sources.meta import registered, transaction
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 REFERENCE_DIR = PROJECT_ROOT / "data" / "reference"
@@ -106,24 +107,17 @@ def load_reference_tables(con) -> dict[str, int]:
     import pandas as pd
 
     counts = {}
-    con.begin()
-    try:
+    with transaction(con):
         run(con, "CREATE SCHEMA IF NOT EXISTS ref")
         for name in reference_tables():
             frame = pd.read_csv(REFERENCE_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
             for col in _BOOLEAN_COLUMNS & set(frame.columns):
                 frame[col] = frame[col].str.lower().eq("true")
-            con.register("_ref_frame", frame)
-            run(con, f'CREATE OR REPLACE TABLE ref."{name}" AS SELECT * FROM _ref_frame')
-            con.unregister("_ref_frame")
+            with registered(con, "_ref_frame", frame):
+                run(con, f'CREATE OR REPLACE TABLE ref."{name}" AS SELECT * FROM _ref_frame')
             counts[name] = len(frame)
         from sources.policy import policy_rows  # publication policy, for SQL models (ref.policy)
 
-        con.register("_policy", pd.DataFrame(policy_rows()))
-        run(con, "CREATE OR REPLACE TABLE ref.policy AS SELECT * FROM _policy")
-        con.unregister("_policy")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
+        with registered(con, "_policy", pd.DataFrame(policy_rows())):
+            run(con, "CREATE OR REPLACE TABLE ref.policy AS SELECT * FROM _policy")
     return counts

@@ -14,6 +14,7 @@ from dashboards.data import SiteData
 from dashboards.render import Block
 from dashboards.sections.common import STATUS_ORDER, breaks_in, breaks_text, fmt_indicator
 from dashboards.sections.concern import concern_cells, concern_universe
+from sources.quarter import Quarter
 
 
 def agreement_blocks(data: SiteData, code: str, policy: Policy,
@@ -49,7 +50,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
                                            rationale=("rationale", "first"), ordinal=("ordinal", "min"),
                                            higher_is_worse=("higher_is_worse", "first"),
                                            priority_area_id=("priority_area_id", "first")).reset_index())
-    key_now = year * 4 + quarter
+    key_now = Quarter(year, quarter).seq
     imap = plan["indicator_map"]
     survey_items = dict(imap[(imap.agreement_id == ag.agreement_id) & (imap.dimension == "item")]
                         [["indicator_id", "value"]].itertuples(index=False))
@@ -87,9 +88,8 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
                              "Förändring": change,
                              "Varför": d.rationale})
                 continue
-            s = series.dropna(subset=["quarter"]).copy()
-            s["key"] = s.year * 4 + s.quarter
-            by_key = s.groupby("key")["value"].sum()
+            s = series.dropna(subset=["quarter_seq"])
+            by_key = s.groupby(s.quarter_seq.astype(int))["value"].sum()
             sig4, sigq = family.get(("ind4", d.indicator_id)), family.get(("indq", d.indicator_id))
             signals.append({"indicator_id": d.indicator_id, "kind": d.kind,
                             "direction": None if not sig4.signal else ("up" if sig4.direction == "ökning" else "down"),
@@ -109,7 +109,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
                          "Förändring kvartal": sigq.text(percent=not sensitive),
                          "Förändring": sig4.text(percent=not sensitive), "Varför": d.rationale})
         counts = ind[(ind.priority_area_id == area.priority_area_id) & (ind.kind.isin(["crime", "est", "activity"]))
-                     & ((ind.year * 4 + ind.quarter) > key_now - 12)].copy()
+                     & (ind.quarter_seq > key_now - 12)].copy()
         figure = (figures.make_indicator_trend_figure(counts, "Indikatorer per kvartal, senaste tre åren")
                   if not counts.empty else None)
         area_breaks = []
@@ -215,7 +215,7 @@ def _concern_indicator_facts(data: SiteData, code: str, agreement_id: str, indic
     title = " ".join(str(area.name).split())
 
     def quarters(first: int, last: int) -> set:
-        return {(y, q) for y, q in universe[0] if first <= y * 4 + q <= last}
+        return {(y, q) for y, q in universe[0] if first <= Quarter(y, q).seq <= last}
 
     windows = []
     if sigq.missing is None:

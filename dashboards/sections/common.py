@@ -10,6 +10,7 @@ from sources.policy import Policy
 from dashboards.statistics import suppress
 from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
+from sources.quarter import Quarter
 
 
 def period_text(df: pd.DataFrame) -> str:
@@ -52,8 +53,8 @@ def last_quarter(df: pd.DataFrame) -> tuple[int, int]:
 
 
 def quarter_span(key_end: int, quarters: int) -> str:
-    first = key_end - quarters + 1
-    return f"{quarter_label((first - 1) // 4, (first - 1) % 4 + 1)} – {quarter_label((key_end - 1) // 4, (key_end - 1) % 4 + 1)}"
+    """ "kv. 4 2025 – kv. 3 2026": the ``quarters`` quarters ending at the quarter with sequence number ``key_end``."""
+    return f"{Quarter.from_seq(key_end - quarters + 1).label} – {Quarter.from_seq(key_end).label}"
 
 
 def breaks_in(data: SiteData, categories: set[str] | None, quarters: list[str]) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from dashboards.statistics import apply_mask, suppress
 from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 from dashboards.sections.common import last_quarter, period_text, quarter_span, quarter_table
+from sources.quarter import Quarter
 
 
 def concern_universe(concern: pd.DataFrame) -> tuple[list, list, list]:
@@ -79,8 +80,8 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
             policy.max_suppressed_count, policy.suppressed_label, also_hidden=hidden)))
     # reason × age band over the last four quarters, with primary and secondary suppression
     year, quarter = last_quarter(concern)
-    key_now = year * 4 + quarter
-    recent = concern[(concern.year * 4 + concern.quarter) > key_now - 4]
+    key_now = Quarter(year, quarter).seq
+    recent = concern[concern.quarter_seq > key_now - 4]
     grid = recent.pivot_table(index="reason", columns="age_band", values="reports", aggfunc="sum", fill_value=0)
     mask = suppress(grid, policy)
     shown = apply_mask(grid, mask, policy)
@@ -100,7 +101,7 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
                                              "Totalt": total_text(grid.values.sum())}])], ignore_index=True)
     title = f"Orosanmälningar per skäl och åldersgrupp, {quarter_span(key_now, 4)}"
     skal_facts = []
-    window = {(y, q) for y, q in universe[0] if key_now - 4 < y * 4 + q <= key_now}
+    window = {(y, q) for y, q in universe[0] if key_now - 4 < Quarter(y, q).seq <= key_now}
     for i, reason in enumerate(reasons + [None]):
         for j, age in enumerate(ages + [None]):
             col = table.columns[1 + j]

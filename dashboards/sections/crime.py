@@ -10,6 +10,7 @@ from dashboards.signals import SignalFamily, page_family
 from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 from dashboards.sections.common import basis_note, breaks_in, breaks_text, geography_order, last_quarter, period_text, quarter_span, quarter_table, year_breaks, years_text, small_areas
+from sources.quarter import Quarter
 
 
 def _bra_status(data: SiteData, code: str, years: list[int]) -> str:
@@ -60,7 +61,7 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
         status=f"Preliminära uppgifter ur polisens export (inskrivningsdatum); {quarter_label(year, quarter)} kan "
                "kompletteras."))
     # the last four quarters against the four before, per category, with the change signal (page-wide family)
-    key_now = year * 4 + quarter
+    key_now = Quarter(year, quarter).seq
     label_now, label_before = quarter_span(key_now, 4), quarter_span(key_now - 4, 4)
     cats = sorted(k[1] for k in family.tests if k[0] == "crime" and k[1] is not None)
     total = family.get(("crime", None))

@@ -8,6 +8,7 @@ from dashboards.format import fmt_int
 from dashboards.data import SiteData, feed_label
 from dashboards.render import Block
 from dashboards.sections.common import last_quarter, period_text, quarter_span, quarter_table
+from sources.quarter import Quarter
 
 
 def est_blocks(data: SiteData, code: str) -> list[Block]:
@@ -18,14 +19,14 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
     places = data.marts["est_places"]
     places = places[places.municipality_code == code]
     year, quarter = last_quarter(places)
-    key_now = year * 4 + quarter
-    recent = places[(places.year * 4 + places.quarter) > key_now - 4]
+    key_now = Quarter(year, quarter).seq
+    recent = places[places.quarter_seq > key_now - 4]
     top = recent.groupby("place", as_index=False)["events"].sum().sort_values("events", ascending=False).head(10)
     span = quarter_span(key_now, 4)
     spots = (recent.groupby("place", as_index=False).agg(events=("events", "sum"), lat=("lat", "mean"),
                                                         lon=("lon", "mean")))
     wh = data.marts["est_weekday_hour"]
-    wh = wh[(wh.municipality_code == code) & ((wh.year * 4 + wh.quarter) > key_now - 4)]
+    wh = wh[(wh.municipality_code == code) & (wh.quarter_seq > key_now - 4)]
     extra = []
     if spots[["lat", "lon"]].notna().all(axis=1).any():
         extra.append(Block(

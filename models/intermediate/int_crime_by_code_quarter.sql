@@ -5,6 +5,7 @@ select
     coalesce(area_code, '') as area_code,
     year,
     quarter,
+    quarter_seq,
     crime_code,
     sum(crime_count)::bigint as crimes
 from staging.stg_crime_reports

@@ -4,6 +4,7 @@ select
     municipality_code,
     year,
     quarter,
+    quarter_seq,
     age_band,
     reason,
     sum(reports)::bigint as reports

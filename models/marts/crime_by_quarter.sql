@@ -6,6 +6,7 @@ select
     coalesce(c.area_code, '') as area_code,
     c.year,
     c.quarter,
+    c.quarter_seq,
     coalesce(cc.level2, 'Okänd brottskod') as category,
     coalesce(cc.counts_as_crime, true) as counts_as_crime,
     sum(c.crime_count)::bigint as crimes

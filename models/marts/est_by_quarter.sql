@@ -5,6 +5,7 @@ select
     coalesce(area_code, '') as area_code,
     year,
     quarter,
+    quarter_seq,
     category,
     coalesce(subcategory, '') as subcategory,
     count(*)::bigint as events

@@ -6,6 +6,7 @@ select
     coalesce(place, 'Okänd plats') as place,
     year,
     quarter,
+    quarter_seq,
     count(*)::bigint as events,
     round(avg(lat), 6) as lat,
     round(avg(lon), 6) as lon

@@ -4,6 +4,7 @@ select
     municipality_code,
     year,
     quarter,
+    quarter_seq,
     weekday,
     hour,
     count(*)::bigint as events

@@ -24,7 +24,7 @@ crime_codes_matched as (
 
 crime_facts as (
     select d.agreement_id, d.municipality_code, d.priority_area_id, d.indicator_id,
-           f.area_code, f.year, f.quarter, f.crimes
+           f.area_code, f.year, f.quarter, f.quarter_seq, f.crimes
     from indicator_dims as d
     inner join crime_codes_matched as cm
         on cm.agreement_id = d.agreement_id and cm.indicator_id = d.indicator_id and cm.matched = d.dimensions
@@ -34,17 +34,17 @@ crime_facts as (
 
 crime as (
     -- the whole municipality (placed and unplaced crimes), then each area
-    select agreement_id, municipality_code, priority_area_id, indicator_id, '' as area_code, year, quarter,
+    select agreement_id, municipality_code, priority_area_id, indicator_id, '' as area_code, year, quarter, quarter_seq,
            sum(crimes) as value
     from crime_facts group by all
     union all
-    select agreement_id, municipality_code, priority_area_id, indicator_id, area_code, year, quarter,
+    select agreement_id, municipality_code, priority_area_id, indicator_id, area_code, year, quarter, quarter_seq,
            sum(crimes) as value
     from crime_facts where area_code <> '' group by all
 ),
 
 est_match as (
-    select d.agreement_id, d.municipality_code, d.priority_area_id, d.indicator_id, e.area_code, e.year, e.quarter,
+    select d.agreement_id, d.municipality_code, d.priority_area_id, d.indicator_id, e.area_code, e.year, e.quarter, e.quarter_seq,
            e.category, e.subcategory, e.events
     from indicator_dims as d
     inner join marts.est_by_quarter as e on e.municipality_code = d.municipality_code
@@ -57,17 +57,17 @@ est_match as (
 ),
 
 est as (
-    select agreement_id, municipality_code, priority_area_id, indicator_id, '' as area_code, year, quarter,
+    select agreement_id, municipality_code, priority_area_id, indicator_id, '' as area_code, year, quarter, quarter_seq,
            sum(events) as value
     from est_match group by all
     union all
-    select agreement_id, municipality_code, priority_area_id, indicator_id, area_code, year, quarter,
+    select agreement_id, municipality_code, priority_area_id, indicator_id, area_code, year, quarter, quarter_seq,
            sum(events) as value
     from est_match where area_code <> '' group by all
 ),
 
 concern_match as (
-    select d.agreement_id, d.municipality_code, d.priority_area_id, d.indicator_id, c.year, c.quarter,
+    select d.agreement_id, d.municipality_code, d.priority_area_id, d.indicator_id, c.year, c.quarter, c.quarter_seq,
            c.age_band, c.reason, c.reports
     from indicator_dims as d
     inner join marts.concern_by_quarter as c on c.municipality_code = d.municipality_code
@@ -80,7 +80,7 @@ concern_match as (
 ),
 
 concern as (
-    select agreement_id, municipality_code, priority_area_id, indicator_id, '' as area_code, year, quarter,
+    select agreement_id, municipality_code, priority_area_id, indicator_id, '' as area_code, year, quarter, quarter_seq,
            sum(reports) as value
     from concern_match
     group by all
@@ -88,7 +88,7 @@ concern as (
 
 activity as (
     select d.agreement_id, d.municipality_code, d.priority_area_id, d.indicator_id, '' as area_code,
-           l.year, l.quarter, sum(l.occasions) as value
+           l.year, l.quarter, l.quarter_seq, sum(l.occasions) as value
     from indicator_dims as d
     inner join plan.indicator_map as m
         on m.agreement_id = d.agreement_id and m.indicator_id = d.indicator_id and m.dimension = 'activity'
@@ -99,7 +99,7 @@ activity as (
 
 survey as (
     select d.agreement_id, d.municipality_code, d.priority_area_id, d.indicator_id, s.area_code,
-           s.year, null::integer as quarter, s.share as value
+           s.year, null::integer as quarter, null::integer as quarter_seq, s.share as value
     from indicator_dims as d
     inner join plan.indicator_map as m
         on m.agreement_id = d.agreement_id and m.indicator_id = d.indicator_id and m.dimension = 'item'
@@ -135,6 +135,7 @@ select
     c.area_code,
     c.year,
     c.quarter,
+    c.quarter_seq,
     c.value::double as value
 from combined as c
 inner join labels as l on l.agreement_id = c.agreement_id and l.indicator_id = c.indicator_id

@@ -21,5 +21,6 @@ select
     *,
     year(date) as year,
     quarter(date) as quarter,
+    year(date) * 4 + quarter(date) - 1 as quarter_seq,  -- consecutive quarters, consecutive numbers (sources/quarter.py Quarter.seq)
     (month(date) + 3) // 4 as tertial
 from renamed

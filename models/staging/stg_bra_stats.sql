@@ -25,5 +25,6 @@ renamed as (
 select
     *,
     year(period_start) as year,
-    quarter(period_start) as quarter
+    quarter(period_start) as quarter,
+    year(period_start) * 4 + quarter(period_start) - 1 as quarter_seq  -- consecutive quarters, consecutive numbers (sources/quarter.py Quarter.seq)
 from renamed

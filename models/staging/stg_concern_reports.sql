@@ -21,5 +21,6 @@ select
     *,
     year(month_start) as year,
     quarter(month_start) as quarter,
+    year(month_start) * 4 + quarter(month_start) - 1 as quarter_seq,  -- consecutive quarters, consecutive numbers (sources/quarter.py Quarter.seq)
     month(month_start) as month
 from renamed

@@ -23,5 +23,6 @@ select
     *,
     year(registered_date) as year,
     quarter(registered_date) as quarter,
+    year(registered_date) * 4 + quarter(registered_date) - 1 as quarter_seq,  -- consecutive quarters, consecutive numbers (sources/quarter.py Quarter.seq)
     month(registered_date) as month
 from renamed

@@ -27,6 +27,7 @@ select
     *,
     year(occurred_at) as year,
     quarter(occurred_at) as quarter,
+    year(occurred_at) * 4 + quarter(occurred_at) - 1 as quarter_seq,  -- consecutive quarters, consecutive numbers (sources/quarter.py Quarter.seq)
     month(occurred_at) as month,
     isoyear(occurred_at) as iso_year,
     week(occurred_at) as iso_week,

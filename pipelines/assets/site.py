@@ -96,6 +96,7 @@ def publish_snapshot(con, target, run_id: str = "") -> int:
     from pathlib import Path
 
     from sources.db import run
+    from sources.meta import transaction
 
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -107,17 +108,13 @@ def publish_snapshot(con, target, run_id: str = "") -> int:
                          f"AND schema_name IN {SNAPSHOT_SCHEMAS} ORDER BY ALL").fetchall()
     run(con, f"ATTACH '{quoted}' AS lagesbild_snapshot")
     try:
-        run(con, "BEGIN")
-        for schema in SNAPSHOT_SCHEMAS:
-            run(con, f'CREATE SCHEMA IF NOT EXISTS lagesbild_snapshot."{schema}"')
-        for schema, table in tables:
-            run(con, f'CREATE TABLE lagesbild_snapshot."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
-        run(con, "CREATE TABLE lagesbild_snapshot.meta.publication AS "
-                 "SELECT ?::VARCHAR AS run_id, now()::TIMESTAMP AS published_at", [run_id])
-        run(con, "COMMIT")
-    except Exception:
-        run(con, "ROLLBACK")
-        raise
+        with transaction(con):
+            for schema in SNAPSHOT_SCHEMAS:
+                run(con, f'CREATE SCHEMA IF NOT EXISTS lagesbild_snapshot."{schema}"')
+            for schema, table in tables:
+                run(con, f'CREATE TABLE lagesbild_snapshot."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+            run(con, "CREATE TABLE lagesbild_snapshot.meta.publication AS "
+                     "SELECT ?::VARCHAR AS run_id, now()::TIMESTAMP AS published_at", [run_id])
     finally:
         run(con, "DETACH lagesbild_snapshot")
     with open(target, "rb") as fh:

@@ -20,7 +20,7 @@ from pipelines.checks.suites import CUSTOM, MAX_EXAMPLES, Outcome, lookup_sql, r
 from sources.expectations import Suite, load_suite
 from sources.taxonomy import allowed_values
 from sources.contract import all_feeds
-from sources.ingest import ensure_schema
+from sources.meta import ensure_meta, registered, transaction
 from sources.db import run, run_many
 
 
@@ -121,9 +121,7 @@ def evaluate(con, suite: Suite, severity: str) -> list[Outcome]:
     target = ".".join(f'"{p}"' for p in suite.table.split("."))
     columns = {r[0] for r in con.execute(f"DESCRIBE {target}").fetchall()}
     by_file = "source_sha256" in columns
-    ensure_schema(con)
-    for ddl in BATCH_DDL:
-        run(con, ddl)
+    ensure_meta(con)
     if by_file:
         files = [(r[0], int(r[1])) for r in con.execute(
             f"SELECT source_sha256, count(*) FROM {target} GROUP BY ALL ORDER BY ALL").fetchall()]
@@ -142,9 +140,9 @@ def evaluate(con, suite: Suite, severity: str) -> list[Outcome]:
     if row_specs:
         for batch in _batches(todo):
             if by_file:
-                con.register("_batch_files", pd.DataFrame({"sha": [sha for sha, _ in batch]}, dtype="string"))
-                frame = con.execute(f"SELECT * FROM {target} WHERE source_sha256 IN (SELECT sha FROM _batch_files)").df()
-                con.unregister("_batch_files")
+                with registered(con, "_batch_files", pd.DataFrame({"sha": [sha for sha, _ in batch]}, dtype="string")):
+                    frame = con.execute(f"SELECT * FROM {target} WHERE source_sha256 IN "
+                                        "(SELECT sha FROM _batch_files)").df()
             else:
                 frame = con.execute(f"SELECT * FROM {target}").df()
             outcomes = run_suite(frame, Suite(sub.feed, sub.table, sub.row_id, row_specs), lookups)
@@ -155,8 +153,7 @@ def evaluate(con, suite: Suite, severity: str) -> list[Outcome]:
                           o.unexpected_count, o.element_count, json.dumps(o.examples, ensure_ascii=False),
                           json.dumps(o.rows, ensure_ascii=False), now] for o in outcomes]
     table_outcomes = _table_level(con, sub, [e for e in sub.expectations if e["type"] in TABLE_LEVEL])
-    con.begin()
-    try:
+    with transaction(con):
         run(con, "DELETE FROM meta.check_batches WHERE feed = ? AND severity = ? AND (version <> ? OR batch NOT IN "
                  "(SELECT unnest(?::VARCHAR[])))", [suite.feed, severity, version, sorted(valid)])
         if new_rows:
@@ -167,20 +164,9 @@ def evaluate(con, suite: Suite, severity: str) -> list[Outcome]:
             [suite.feed, severity, o.expectation, o.column, o.success, o.unexpected_count, o.element_count,
              o.describe(), json.dumps(o.rows, ensure_ascii=False), now] for o in outcomes])
         fault_point("checks:written")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
     order = {(e["type"], e.get("column") or ",".join(e.get("column_list", [])) or "(tabell)"): i
              for i, e in enumerate(sub.expectations)}
     return sorted(outcomes, key=lambda o: order.get((o.expectation, o.column), 999))
-
-
-BATCH_DDL = ["""CREATE TABLE IF NOT EXISTS meta.check_batches (
-    feed VARCHAR NOT NULL, severity VARCHAR NOT NULL, version VARCHAR NOT NULL, batch VARCHAR NOT NULL,
-    files VARCHAR NOT NULL, expectation VARCHAR NOT NULL, column_name VARCHAR NOT NULL, success BOOLEAN NOT NULL,
-    unexpected_count BIGINT NOT NULL, element_count BIGINT NOT NULL, examples VARCHAR NOT NULL, rows VARCHAR NOT NULL,
-    checked_at TIMESTAMP NOT NULL)"""]
 
 
 def _summed(con, feed: str, severity: str, specs: list[dict]) -> list[Outcome]:

@@ -5,6 +5,7 @@ import pandas as pd
 
 from sources.agreements import CADENCE_LABELS, Plan, interpretations
 from sources.db import run
+from sources.meta import registered, transaction
 
 
 # Columns of every plan table, so that an empty table (e.g. no forums) still has its shape.
@@ -110,15 +111,9 @@ def plan_frames(plan: Plan) -> dict[str, pd.DataFrame]:
 
 def load_plan_tables(con, plan: Plan) -> dict[str, int]:
     frames = plan_frames(plan)
-    con.begin()
-    try:
+    with transaction(con):
         run(con, "CREATE SCHEMA IF NOT EXISTS plan")
         for name, frame in frames.items():
-            con.register("_plan_frame", frame)
-            run(con, f'CREATE OR REPLACE TABLE plan."{name}" AS SELECT * FROM _plan_frame')
-            con.unregister("_plan_frame")
-        con.commit()
-    except Exception:
-        con.rollback()
-        raise
+            with registered(con, "_plan_frame", frame):
+                run(con, f'CREATE OR REPLACE TABLE plan."{name}" AS SELECT * FROM _plan_frame')
     return {k: len(v) for k, v in frames.items()}
