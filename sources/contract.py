@@ -17,17 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from sources.privacy import mask_personnummer_series
-from sources.yamlfile import FileFormatError, check_keys, read_mapping
+from sources.schemas import COLUMN_TYPES, ContractSpec, ProfileSpec, validate
+from sources.yamlfile import FileFormatError, read_mapping
 from sources.taxonomy import allowed_values, list_label, name_to_code
 
 SOURCES_DIR = Path(__file__).resolve().parent
 
-TYPES = {"string", "integer", "number", "date", "datetime", "month", "boolean"}
-DUCKDB_TYPES = {"string": "VARCHAR", "integer": "BIGINT", "number": "DOUBLE", "date": "DATE",
-                "datetime": "TIMESTAMP", "month": "DATE", "boolean": "BOOLEAN"}
 TYPE_WORDS = {"integer": "ett heltal", "number": "ett tal", "date": "ett datum (ÅÅÅÅ-MM-DD)",
               "datetime": "en tidpunkt (ÅÅÅÅ-MM-DD TT:MM)", "month": "en månad (ÅÅÅÅ-MM)",
               "boolean": "ja/nej"}
@@ -68,7 +65,7 @@ class Column:
 
     @property
     def duckdb_type(self) -> str:
-        return DUCKDB_TYPES[self.type]
+        return COLUMN_TYPES[self.type]
 
 
 @dataclass(frozen=True)
@@ -242,26 +239,11 @@ def normalize_header(h: str) -> str:
     return _WS.sub(" ", str(h).replace("\ufeff", "")).strip().casefold()
 
 
-# The keys each place of a feed's files allows (a misspelt key is an error naming file, line and key)
-CONTRACT_KEYS = ("feed", "title", "label", "description", "freshness", "natural_key", "revision_scope", "period",
-                 "revision", "aggregate_only", "columns")
-COLUMN_KEYS = ("name", "type", "required", "description", "allowed", "allowed_from", "min", "max", "pad", "default",
-               "not_future", "free_text")
-PROFILE_KEYS = ("name", "feed", "title", "description", "columns", "value_maps", "sheet", "constants", "compose",
-                "patterns", "lookups", "synthetic_key", "signature", "unpivot", "date_formats", "datetime_formats",
-                "null_values")
-
-
-def _load_yaml(path: Path) -> dict:
+def _validated(model, path: Path):
+    """The file read with its lines and validated by its typed model (sources/schemas.py): an unknown or missing
+    key, or a value of the wrong kind, is a ContractError naming file, line and field."""
     try:
-        return read_mapping(path)
-    except FileFormatError as exc:
-        raise ContractError(str(exc)) from exc
-
-
-def _check(m, path: Path, where: str, allowed, required=()) -> None:
-    try:
-        check_keys(m, path, where, allowed, required)
+        return validate(model, read_mapping(path), path)
     except FileFormatError as exc:
         raise ContractError(str(exc)) from exc
 
@@ -271,78 +253,56 @@ def load_contract(feed: str) -> Contract:
     path = SOURCES_DIR / feed / "contract.yaml"
     if not path.exists():
         raise ContractError(f"no contract for feed {feed!r} ({path})")
-    d = _load_yaml(path)
-    _check(d, path, "", CONTRACT_KEYS, ("feed", "title", "label", "columns"))
-    _check(d.get("period") or {}, path, "period", ("column", "grain"))
-    _check(d.get("revision") or {}, path, "revision", ("by",))
-    _check(d.get("freshness") or {}, path, "freshness", ("expected", "max_age_days"))
-    cols = []
-    for i, c in enumerate(d["columns"]):
-        _check(c, path, f"columns[{i}]", COLUMN_KEYS, ("name", "type"))
-        if c.get("type") not in TYPES:
-            raise ContractError(f"{path}: column {c.get('name')!r} has unknown type {c.get('type')!r}")
-        cols.append(Column(
-            name=c["name"], type=c["type"], required=bool(c.get("required", False)),
-            description=str(c.get("description", "")),
-            allowed=tuple(str(v) for v in c["allowed"]) if "allowed" in c else None,
-            allowed_from=c.get("allowed_from"), min=c.get("min"), max=c.get("max"), pad=c.get("pad"),
-            default=c.get("default"), not_future=bool(c.get("not_future", False)),
-            free_text=bool(c.get("free_text", False)),
-        ))
+    spec = _validated(ContractSpec, path)
+    cols = tuple(Column(
+        name=c.name, type=c.type, required=c.required, description=c.description,
+        allowed=tuple(str(v) for v in c.allowed) if c.allowed is not None else None,
+        allowed_from=c.allowed_from, min=c.min, max=c.max, pad=c.pad, default=c.default,
+        not_future=c.not_future, free_text=c.free_text) for c in spec.columns)
     names = {c.name for c in cols}
-    for k in list(d.get("natural_key", [])) + list(d.get("revision_scope", [])):
+    for k in spec.natural_key + spec.revision_scope:
         if k not in names:
             raise ContractError(f"{path}: key column {k!r} is not a contract column")
-    period = d.get("period") or {}
-    fresh = d.get("freshness") or {}
+    revision_by = spec.revision.by if spec.revision else "scope"
+    if revision_by == "natural_key" and not spec.natural_key:
+        raise ContractError(f"{path}: revision.by natural_key needs a natural_key")
     return Contract(
-        feed=d["feed"], title=d["title"], label=str(d["label"]), description=str(d.get("description", "")).strip(),
-        freshness_expected=fresh.get("expected"), freshness_days=fresh.get("max_age_days"),
-        columns=tuple(cols), natural_key=tuple(d.get("natural_key", [])),
-        revision_scope=tuple(d.get("revision_scope", [])), period_column=period.get("column"),
-        period_grain=period.get("grain"), aggregate_only=bool(d.get("aggregate_only", False)),
-        revision_by=_revision_by(d, path),
+        feed=spec.feed, title=spec.title, label=spec.label, description=spec.description.strip(),
+        freshness_expected=spec.freshness.expected if spec.freshness else None,
+        freshness_days=spec.freshness.max_age_days if spec.freshness else None,
+        columns=cols, natural_key=tuple(spec.natural_key), revision_scope=tuple(spec.revision_scope),
+        period_column=spec.period.column if spec.period else None,
+        period_grain=spec.period.grain if spec.period else None,
+        aggregate_only=spec.aggregate_only, revision_by=revision_by,
     )
 
 
-def _revision_by(d: dict, path) -> str:
-    by = (d.get("revision") or {}).get("by", "scope")
-    if by not in ("scope", "natural_key"):
-        raise ContractError(f"{path}: revision.by must be 'scope' or 'natural_key', not {by!r}")
-    if by == "natural_key" and not d.get("natural_key"):
-        raise ContractError(f"{path}: revision.by natural_key needs a natural_key")
-    return by
-
-
-def profile_from_dict(d: dict, path: Path | None = None) -> Profile:
-    if path is not None:
-        _check(d, path, "", PROFILE_KEYS, ("name", "feed"))
-    cols = {k: tuple([v] if isinstance(v, str) else v) for k, v in (d.get("columns") or {}).items()}
-    contract = load_contract(d["feed"])
+def _profile(path: Path) -> Profile:
+    spec = _validated(ProfileSpec, path)
+    contract = load_contract(spec.feed)
+    cols = {k: tuple([v] if isinstance(v, str) else v) for k, v in spec.columns.items()}
     unknown = set(cols) - set(contract.column_names)
     if unknown:
         raise ContractError(f"{path}: profile maps unknown contract columns {sorted(unknown)}")
-    kw: dict[str, Any] = {}
-    for key in ("date_formats", "datetime_formats", "null_values"):
-        if key in d:
-            kw[key] = tuple(str(v) for v in d[key])
     for key in ("constants", "compose", "patterns", "lookups"):
-        unknown_cols = set(d.get(key) or {}) - set(contract.column_names)
+        unknown_cols = set(getattr(spec, key)) - set(contract.column_names)
         if unknown_cols:
             raise ContractError(f"{path}: {key} names unknown contract columns {sorted(unknown_cols)}")
-    return Profile(name=d["name"], feed=d["feed"], title=d.get("title", d["name"]), columns=cols,
-                   value_maps={k: {str(a): b for a, b in v.items()} for k, v in (d.get("value_maps") or {}).items()},
-                   sheet=d.get("sheet"), path=path,
-                   constants={k: str(v) for k, v in (d.get("constants") or {}).items()},
-                   compose=dict(d.get("compose") or {}), patterns=dict(d.get("patterns") or {}),
-                   lookups=dict(d.get("lookups") or {}), synthetic_key=dict(d.get("synthetic_key") or {}),
-                   signature=tuple(d.get("signature") or ()), unpivot=dict(d.get("unpivot") or {}), **kw)
+    kw: dict[str, Any] = {key: tuple(str(v) for v in getattr(spec, key))
+                          for key in ("date_formats", "datetime_formats", "null_values") if getattr(spec, key) is not None}
+    return Profile(name=spec.name, feed=spec.feed, title=spec.title or spec.name, columns=cols,
+                   value_maps={k: {str(a): b for a, b in v.items()} for k, v in spec.value_maps.items()},
+                   sheet=spec.sheet, path=path, constants={k: str(v) for k, v in spec.constants.items()},
+                   compose=dict(spec.compose), patterns=dict(spec.patterns), lookups=dict(spec.lookups),
+                   synthetic_key=spec.synthetic_key.model_dump(by_alias=True) if spec.synthetic_key else {},
+                   signature=tuple(spec.signature),
+                   unpivot=spec.unpivot.model_dump(exclude_none=True) if spec.unpivot else {}, **kw)
 
 
 @lru_cache(maxsize=None)
 def load_profiles(feed: str) -> tuple[Profile, ...]:
     folder = SOURCES_DIR / feed / "profiles"
-    return tuple(profile_from_dict(_load_yaml(p), p) for p in sorted(folder.glob("*.yaml")))
+    return tuple(_profile(p) for p in sorted(folder.glob("*.yaml")))
 
 
 def all_feeds() -> list[str]:

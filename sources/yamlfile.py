@@ -1,10 +1,9 @@
-"""YAML files a maintainer edits (contracts, profiles, expectations): read with the line of every key, and checked
-against the keys each place allows, so a misspelt key (``requried:``) is an error naming file, line and key
-instead of being silently ignored."""
+"""YAML files a maintainer edits (contracts, profiles, expectations, agreements): read with the line of every key,
+so the typed models that check them (``sources/schemas.py``; the agreements' checker) can name file, line and key
+of a misspelt key (``requried:``) instead of silently ignoring it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
 
 import yaml
 
@@ -61,19 +60,3 @@ def read_mapping(path: Path) -> LineMap:
     if not isinstance(doc, LineMap):
         raise FileFormatError(path, 1, "", "filen ska vara en samling fält (nyckel: värde)")
     return doc
-
-
-def check_keys(m: Any, path: Path, where: str, allowed: Iterable[str], required: Iterable[str] = ()) -> None:
-    """Every key of ``m`` is one of ``allowed`` and every ``required`` key is there."""
-    if not isinstance(m, dict):
-        raise FileFormatError(path, getattr(m, "line", None), where, "ska vara en samling fält (nyckel: värde)")
-    allowed = set(allowed) | set(required)
-    lines = getattr(m, "key_lines", {})
-    for k in m:
-        if k not in allowed:
-            raise FileFormatError(path, lines.get(k), f"{where}.{k}" if where else str(k),
-                                  f"okänt fält; tillåtna fält här är: {', '.join(sorted(allowed))}")
-    for k in required:
-        if k not in m:
-            raise FileFormatError(path, getattr(m, "line", None), f"{where}.{k}" if where else str(k),
-                                  "obligatoriskt fält saknas")

@@ -103,3 +103,35 @@ def test_a_new_code_list_is_a_file(tmp_path, monkeypatch):
     finally:
         taxonomy.code_list.cache_clear()
         taxonomy.allowed_values.cache_clear()
+
+
+@pytest.mark.parametrize("old, new, where, message", [
+    # a value of the wrong kind, with the line of its key
+    ("{name: report_id, type: string, required: true", "{name: report_id, type: strng, required: true",
+     "columns[0].type", "okänt värde 'strng'"),
+    ("{name: report_id, type: string, required: true", "{name: report_id, type: string, required: [ja]",
+     "columns[0].required", "ska vara true eller false"),
+    # a required key missing: the line of the entry that lacks it
+    ("{name: report_id, type: string, required: true", "{name: report_id, required: true",
+     "columns[0].type", "obligatoriskt fält saknas"),
+])
+def test_a_contract_value_of_the_wrong_kind_names_file_line_and_field(tmp_path, monkeypatch, old, new, where, message):
+    import shutil
+
+    import sources.contract as contract
+    from sources.contract import ContractError
+
+    shutil.copytree(SOURCES_DIR / "crime_reports", tmp_path / "crime_reports")
+    monkeypatch.setattr(contract, "SOURCES_DIR", tmp_path)
+    load_contract.cache_clear()
+    try:
+        path = tmp_path / "crime_reports" / "contract.yaml"
+        text = path.read_text(encoding="utf-8")
+        line = next(i for i, t in enumerate(text.splitlines(), start=1) if "name: report_id" in t)
+        assert old in text
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        with pytest.raises(ContractError) as err:
+            load_contract("crime_reports")
+        assert f"contract.yaml, rad {line}, fält {where}: {message}" in str(err.value)
+    finally:
+        load_contract.cache_clear()
