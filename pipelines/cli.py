@@ -7,7 +7,6 @@ Exit codes: 0 ok; 1 the refresh failed (a blocking check or a step); 2 a file wa
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -18,6 +17,8 @@ import warnings
 from pathlib import Path
 
 from pipelines.home import ENV_VAR, Home
+from pipelines.jobs import run_job, run_job_locked
+from pipelines.warehouse import Busy, connect, read_connection, writer_lock
 
 log = logging.getLogger("lagesbild")
 
@@ -43,32 +44,6 @@ def _setup_logging() -> None:
     log.propagate = False
 
 
-def _connect(home: Home, read_only: bool = False):
-    import duckdb
-
-    home.ensure()
-    if read_only and not home.warehouse.exists():
-        con = duckdb.connect(str(home.warehouse))
-        con.close()
-    return duckdb.connect(str(home.warehouse), read_only=read_only)
-
-
-def _read_connection(home: Home):
-    """For reads (files, quarantine): the warehouse read-only, or, while a refresh holds it, the published snapshot
-    (the state after the last complete refresh). Never waits for the writer and never writes."""
-    import duckdb
-
-    if home.warehouse.exists():
-        try:
-            return duckdb.connect(str(home.warehouse), read_only=True)
-        except duckdb.IOException:
-            if home.snapshot.exists():
-                log.info("En uppdatering pågår: visar läget efter den senaste färdiga uppdateringen.")
-                return duckdb.connect(str(home.snapshot), read_only=True)
-            raise
-    return duckdb.connect(":memory:")
-
-
 def _json_default(v):
     if hasattr(v, "isoformat"):
         return v.isoformat()
@@ -84,8 +59,6 @@ def _print_json(records) -> None:
 def _frame_records(df) -> list[dict]:
     return [{k: (None if (v is not None and v != v) else v) for k, v in r.items()} for r in df.to_dict("records")]
 
-
-# ------------------------------------------------------------------------------------------ verbs
 
 def cmd_sample(args, home: Home) -> int:
     from sources.sample import LAST_DAY, generate, write_analysis
@@ -114,7 +87,7 @@ def cmd_ingest(args, home: Home) -> int:
         return 2
     try:
         with writer_lock(home, wait=args.wait):
-            con = _connect(home)
+            con = connect(home)
             try:
                 results = ingest_paths(con, [Path(p) for p in args.paths], feed=args.feed, profile=args.profile,
                                        progress=None if args.json else log.info)
@@ -135,9 +108,10 @@ def cmd_ingest(args, home: Home) -> int:
 
 
 def cmd_files(args, home: Home) -> int:
-    from sources.ingest import STATUS_LABELS, manifest
+    from sources.ingest import STATUS_LABELS
+    from sources.meta import manifest
 
-    con = _read_connection(home)
+    con = read_connection(home)
     try:
         df = manifest(con)
     finally:
@@ -155,9 +129,9 @@ def cmd_files(args, home: Home) -> int:
 
 
 def cmd_quarantine(args, home: Home) -> int:
-    from sources.ingest import quarantine
+    from sources.meta import quarantine
 
-    con = _read_connection(home)
+    con = read_connection(home)
     try:
         df = quarantine(con, args.feed)
     finally:
@@ -178,142 +152,12 @@ def cmd_quarantine(args, home: Home) -> int:
     return 0
 
 
-class Busy(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def writer_lock(home: Home, wait: bool = False):
-    """One writer per home: a second refresh or ingest waits (wait=True) or stops with a clear message.
-
-    The lock file holds the holder's pid and start time so the message can say who is writing.
-    """
-    import fcntl
-
-    home.ensure()
-    path = home.warehouse.parent / ".lagesbild-writer.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "okänd process"
-            raise Busy(f"En uppdatering pågår redan ({holder}). Vänta tills den är klar, eller kör igen med --wait.")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()}, startad {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock, also when the process is killed
-
-
-def _run_job(home: Home, job_name: str, wait: bool = False, tags: dict | None = None, timings: bool = False) -> int:
-    try:
-        with writer_lock(home, wait=wait):
-            return _run_job_locked(home, job_name, tags, timings=timings)
-    except Busy as exc:
-        print(str(exc), file=sys.stderr)
-        return 3
-
-
-def phase_timings(instance, run_id: str, total: float) -> list[tuple[str, float]]:
-    """Seconds per phase of a run from Dagster's event log (step start to step end)."""
-    starts, spent = {}, {}
-    for rec in instance.all_logs(run_id):
-        ev = rec.dagster_event
-        if ev is None or not ev.step_key:
-            continue
-        if ev.event_type_value == "STEP_START":
-            starts[ev.step_key] = rec.timestamp
-        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in starts:
-            key = ev.step_key
-            phase = ("kvalitetskontroller" if key.endswith(("_blocking", "_warnings")) else
-                     "inläsning (raw)" if key.startswith("raw__") else
-                     "sidor" if key == "published__site" else
-                     "publicering (ögonblicksbild)" if key == "published__snapshot" else
-                     "modeller" if key.startswith(("staging__", "intermediate__", "marts__")) else "referens/planer")
-            spent[phase] = spent.get(phase, 0.0) + rec.timestamp - starts[key]
-    out = sorted(spent.items(), key=lambda kv: -kv[1])
-    out.append(("Dagster och uppstart", max(0.0, total - sum(spent.values()))))
-    return out
-
-
-def _run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_success: bool = False,
-                    timings: bool = False) -> int:
-    import dagster as dg
-
-    from pipelines.changes import remember_code
-    from pipelines.definitions import build_definitions
-
-    home.ensure()
-    t0 = time.perf_counter()
-    changed = None
-    if job_name == "refresh" and not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
-        changed = _changed_feeds(home)
-    defs = build_definitions(home, changed_feeds=changed)
-    if changed is not None:
-        job_name = "refresh_changed"
-        log.info("Nya eller ändrade filer i: %s", ", ".join(changed) or "inga flöden (sidorna uppdateras)")
-    job = defs.resolve_job_def(job_name)
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(
-            instance=instance, raise_on_error=False, tags=tags or None,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
-        if timings:
-            for phase, seconds in phase_timings(instance, result.run_id, time.perf_counter() - t0):
-                log.info("tid %-30s %7.1f s", phase, seconds)
-    failed_checks = [e for e in result.get_asset_check_evaluations() if not e.passed]
-    for e in failed_checks:
-        if e.severity == dg.AssetCheckSeverity.ERROR:
-            log.info("Blockerande kvalitetskontroll %s underkänd: sidorna uppdaterades inte. Se datakvalitetssidan.",
-                     e.check_name)
-    warnings_ = [e.check_name for e in failed_checks if e.severity != dg.AssetCheckSeverity.ERROR]
-    if warnings_:
-        log.info("%d kvalitetsvarningar (t.ex. flöden utan filer); se datakvalitetssidan.", len(warnings_))
-    if not result.success:
-        for ev in result.all_events:
-            if ev.is_step_failure:
-                err = ev.step_failure_data.error
-                log.error("FEL i steget %s: %s", ev.step_key, _error_line(err))
-        log.error("Uppdateringen avbröts efter %.1f s. Publicerade sidor är oförändrade.", time.perf_counter() - t0)
-        return 1
-    if job_name in ("refresh", "refresh_changed"):
-        con = _connect(home)
-        try:
-            remember_code(con)  # what this complete refresh was built with (pipelines/changes.py)
-        finally:
-            con.close()
-    if not quiet_success:
-        log.info("Klart på %.1f s. Öppna %s", time.perf_counter() - t0, home.site / "index.html")
-    return 0
-
-
-def _changed_feeds(home: Home) -> list[str] | None:
-    from pipelines.changes import changed_feeds
-    from sources.contract import all_feeds
-
-    con = _connect(home)
-    try:
-        return changed_feeds(con, home, all_feeds())
-    finally:
-        con.close()
-
-
-def _error_line(err) -> str:
-    """The line of a step failure a coordinator can read: the innermost cause's message, not the traceback."""
-    while err is not None and err.cause is not None:
-        err = err.cause
-    if err is None:
-        return "okänt fel"
-    lines = [ln.strip() for ln in err.message.strip().splitlines() if ln.strip() and set(ln.strip()) - set("^~ ")]
-    return lines[-1] if lines else err.message.strip()
-
-
 def cmd_refresh(args, home: Home) -> int:
     from pipelines.assets import FULL_TAG
 
     log.info("Uppdaterar lägesbilden (hem: %s)%s…", home.root or "projektets data/ och build/",
              ", allt byggs om" if args.full else "")
-    return _run_job(home, "refresh", wait=args.wait, tags={FULL_TAG: "true"} if args.full else None,
+    return run_job(home, "refresh", wait=args.wait, tags={FULL_TAG: "true"} if args.full else None,
                     timings=args.timings)
 
 
@@ -337,14 +181,14 @@ def cmd_backfill(args, home: Home) -> int:
         with writer_lock(home, wait=args.wait):
             for i, (start, end) in enumerate(ranges, 1):
                 log.info("[%d/%d] Kommun %s, %s–%s", i, len(ranges), start.keys_by_dimension["municipality"], args.first, args.last)
-                rc = _run_job_locked(home, "partitions", tags={"dagster/asset_partition_range_start": start,
+                rc = run_job_locked(home, "partitions", tags={"dagster/asset_partition_range_start": start,
                                                                "dagster/asset_partition_range_end": end},
                                      quiet_success=True)
                 if rc:
                     return rc
             log.info("Partitionerna är ombyggda (%.1f s). Uppdaterar det som bygger på dem…", time.perf_counter() - t0)
             codes = sorted({start.keys_by_dimension["municipality"] for start, _ in ranges})
-            return _run_job_locked(home, "refresh", tags={PAGES_TAG: ",".join(codes)})
+            return run_job_locked(home, "refresh", tags={PAGES_TAG: ",".join(codes)})
     except Busy as exc:
         print(str(exc), file=sys.stderr)
         return 3
@@ -353,7 +197,7 @@ def cmd_backfill(args, home: Home) -> int:
 def cmd_publish(args, home: Home) -> int:
     if not args.meeting:
         log.info("Publicerar sidorna från lagret…")
-        return _run_job(home, "publish")
+        return run_job(home, "publish")
     from dashboards.disclosure import DisclosureError
     from dashboards.packs import PackError, build_pack
     from sources.policy import load_policy
@@ -441,8 +285,8 @@ def cmd_plan_validate(args, home: Home) -> int:
 
 
 def cmd_plan_show(args, home: Home) -> int:
-    from sources.agreements import (CADENCE_LABELS, PlanInvalid, interpretation, interpretations, interpreted_mark,
-                                    load_folder, shown_value)
+    from sources.agreements import CADENCE_LABELS, PlanInvalid, load_folder
+    from sources.agreements.marks import interpretation, interpretations, interpreted_mark, shown_value
 
     try:
         plan = load_folder(Path(args.folder)) if args.folder else load_folder()

@@ -3,35 +3,26 @@
 A *contract* (``sources/<feed>/contract.yaml``) says what the warehouse accepts for a feed: columns, types,
 required, allowed values (inline or from a shipped taxonomy), natural key and revision scope.
 A *profile* (``sources/<feed>/profiles/*.yaml``) maps one real export onto the contract: header names, value maps,
-date formats, null markers. ``coerce`` turns a frame of strings into typed rows plus a quarantine list that names
-row, column, raw value and reason for every cell that broke the contract.
+date formats, null markers. Both are validated by their typed
+models (``sources/schemas.py``); ``sources/coerce.py`` applies them to a file's cells.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from sources.privacy import mask_personnummer_series
 from sources.schemas import COLUMN_TYPES, ContractSpec, ProfileSpec, validate
 from sources.yamlfile import FileFormatError, read_mapping
-from sources.taxonomy import allowed_values, list_label, name_to_code
+from sources.taxonomy import allowed_values, name_to_code
 
 SOURCES_DIR = Path(__file__).resolve().parent
-
-TYPE_WORDS = {"integer": "ett heltal", "number": "ett tal", "date": "ett datum (ÅÅÅÅ-MM-DD)",
-              "datetime": "en tidpunkt (ÅÅÅÅ-MM-DD TT:MM)", "month": "en månad (ÅÅÅÅ-MM)",
-              "boolean": "ja/nej"}
-
-TRUE_WORDS = {"1", "ja", "j", "true", "sant", "yes", "y", "x"}
-FALSE_WORDS = {"0", "nej", "n", "false", "falskt", "no"}
-_WS = re.compile(r"[\s\u00a0\u202f]+")
+WHITESPACE = re.compile(r"[\s\u00a0\u202f]+")
 # Brå's cell markers in published tables
 STATUS_MARKERS = {"..": "skyddad uppgift (..)", "-": "uppgift saknas (-)", ".": "uppgift saknas (.)"}
 WIDE_PERIOD, WIDE_VALUE, WIDE_PRELIMINARY, WIDE_STATUS = "__period", "__value", "__preliminary", "__status"
@@ -229,14 +220,13 @@ class Profile:
         return out
 
 
-
 def _substitute(text: pd.Series, placeholder: str, values: pd.Series) -> pd.Series:
     vals = values.astype("string").fillna("").str.strip()
     return pd.Series([t.replace(placeholder, v) for t, v in zip(text, vals)], index=text.index, dtype="string")
 
 
 def normalize_header(h: str) -> str:
-    return _WS.sub(" ", str(h).replace("\ufeff", "")).strip().casefold()
+    return WHITESPACE.sub(" ", str(h).replace("\ufeff", "")).strip().casefold()
 
 
 def _validated(model, path: Path):
@@ -307,217 +297,3 @@ def load_profiles(feed: str) -> tuple[Profile, ...]:
 
 def all_feeds() -> list[str]:
     return sorted(p.parent.name for p in SOURCES_DIR.glob("*/contract.yaml"))
-
-
-# --------------------------------------------------------------------------------------------- coercion
-
-@dataclass
-class Coerced:
-    rows: pd.DataFrame          # typed rows that passed, with "_row" (row number in the file)
-    quarantine: pd.DataFrame    # _row, column, raw_value, reason (one line per failing cell)
-    quarantined_rows: int
-    masked: int                 # personal identity numbers masked in free-text columns
-
-
-def _clean(series: pd.Series, nulls: tuple[str, ...]) -> pd.Series:
-    s = series.astype("string").str.strip()
-    s = s.str.replace("\ufeff", "", regex=False)
-    return s.mask(s.isin(nulls) | (s == ""))
-
-
-def _parse_number(s: pd.Series) -> pd.Series:
-    t = s.str.replace(_WS, "", regex=True)
-    both = t.str.contains(",", regex=False) & t.str.contains(".", regex=False)
-    t = t.mask(both, t.str.replace(".", "", regex=False))
-    t = t.str.replace(",", ".", regex=False)
-    t = t.str.replace("\u2212", "-", regex=False)
-    return pd.to_numeric(t, errors="coerce")
-
-
-LOCAL_TZ = "Europe/Stockholm"
-_HAS_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})$")
-
-
-def _naive_local(parsed: pd.Series) -> pd.Series:
-    """Timestamps with an offset become Swedish local time without offset (what the pages show)."""
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert(LOCAL_TZ).dt.tz_localize(None)
-    return parsed.astype("datetime64[us]")
-
-
-def _parse_dates(s: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    rest = s.notna()
-    for fmt in formats:
-        if not rest.any():
-            break
-        parsed = _naive_local(pd.to_datetime(s[rest], format=fmt, errors="coerce", utc="%z" in fmt))
-        out.loc[parsed.index] = out.loc[parsed.index].fillna(parsed)
-        rest = s.notna() & out.isna()
-    return out
-
-
-def _parse_iso(s: pd.Series) -> pd.Series:
-    """ISO 8601 fallback; values with an offset are converted to local time, naive values kept as they are."""
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[us]")
-    offset = s.str.contains(_HAS_OFFSET, regex=True).fillna(False).astype(bool)
-    if offset.any():
-        out.loc[offset] = _naive_local(pd.to_datetime(s[offset], format="ISO8601", errors="coerce", utc=True))
-    naive = ~offset & s.notna()
-    if naive.any():
-        out.loc[naive] = pd.to_datetime(s[naive], format="ISO8601", errors="coerce").astype("datetime64[us]")
-    return out
-
-
-def _parse_month(s: pd.Series) -> pd.Series:
-    t = s.str.replace(r"^(\d{4})(\d{2})$", r"\1-\2", regex=True).str.slice(0, 7)
-    return _parse_dates(t, ("%Y-%m",))
-
-
-def _parse_boolean(s: pd.Series) -> pd.Series:
-    low = s.str.casefold()
-    out = pd.Series(pd.NA, index=s.index, dtype="boolean")
-    out[low.isin(TRUE_WORDS)] = True
-    out[low.isin(FALSE_WORDS)] = False
-    return out
-
-
-def _fmt(v: Any) -> str:
-    """A number as a Swedish reader writes it: 100 000, 69,5."""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    if isinstance(v, int):
-        return f"{v:,}".replace(",", "\u00a0")
-    return str(v).replace(".", ",")
-
-
-def coerce(frame: pd.DataFrame, row_numbers: pd.Series, contract: Contract, profile: Profile,
-           today: date | None = None) -> Coerced:
-    """Type every contract column of ``frame`` (string cells, contract column names)."""
-    today = today or date.today()
-    n = len(frame)
-    index = frame.index
-    typed: dict[str, pd.Series] = {}
-    errors: list[pd.DataFrame] = []
-    masked_total = 0
-
-    def fail(mask: pd.Series, column: str, raw: pd.Series, reasons: pd.Series | str) -> None:
-        if not mask.any():
-            return
-        r = reasons[mask] if isinstance(reasons, pd.Series) else pd.Series(reasons, index=index[mask])
-        errors.append(pd.DataFrame({"_idx": index[mask], "column": column,
-                                    "raw_value": raw[mask].astype("string").fillna(""), "reason": r.values}))
-
-    for col in contract.columns:
-        raw = frame[col.name] if col.name in frame.columns else pd.Series(pd.NA, index=index, dtype="string")
-        s = _clean(raw, profile.null_values)
-        vmap = profile.value_maps.get(col.name)
-        if vmap:
-            folded = {str(k).casefold(): v for k, v in vmap.items()}
-            mapped = s.str.casefold().map(folded)
-            s = mapped.where(mapped.notna(), s).astype("string")
-        if col.default is not None:
-            s = s.fillna(str(col.default).lower() if isinstance(col.default, bool) else str(col.default))
-        if col.pad:
-            digits = s.str.fullmatch(r"\d+").fillna(False).astype(bool)
-            s = s.mask(digits, s.str.zfill(col.pad))
-        present = s.notna()
-
-        if col.type == "string":
-            value = s
-            if col.free_text:
-                value, masked = mask_personnummer_series(value)
-                masked_total += masked
-        elif col.type == "integer":
-            num = _parse_number(s)
-            bad = present & (num.isna() | (num.notna() & (num % 1 != 0)))
-            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['integer']}")
-            value = num.where(~bad).astype("Int64") if not bad.all() else pd.Series(pd.NA, index=index, dtype="Int64")
-            present &= ~bad
-        elif col.type == "number":
-            value = _parse_number(s).astype("Float64")
-            bad = present & value.isna()
-            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['number']}")
-            present &= ~bad
-        elif col.type in ("date", "datetime"):
-            formats = profile.date_formats if col.type == "date" else profile.datetime_formats
-            value = _parse_dates(s, formats)
-            if col.type == "datetime":
-                rest = present & value.isna()
-                if rest.any():
-                    value.loc[rest] = _parse_iso(s[rest])
-            bad = present & value.isna()
-            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS[col.type]}")
-            present &= ~bad
-            if col.not_future:
-                future = present & (value >= pd.Timestamp(today) + pd.Timedelta(days=1)).fillna(False)
-                fail(future, col.name, raw, f"datumet ligger efter dagens datum ({today.isoformat()})")
-        elif col.type == "month":
-            value = _parse_month(s)
-            bad = present & value.isna()
-            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['month']}")
-            present &= ~bad
-            if col.not_future:
-                future = present & (value >= pd.Timestamp(today) + pd.Timedelta(days=1)).fillna(False)
-                fail(future, col.name, raw, "månaden ligger efter innevarande månad")
-        elif col.type == "boolean":
-            value = _parse_boolean(s)
-            bad = present & value.isna()
-            fail(bad, col.name, raw, f"värdet är inte {TYPE_WORDS['boolean']}")
-            present &= ~bad
-        else:  # pragma: no cover - guarded by load_contract
-            raise ContractError(col.type)
-
-        if col.required:
-            fail(s.isna(), col.name, raw, "värde saknas i en obligatorisk kolumn")
-        if col.type in ("integer", "number") and (col.min is not None or col.max is not None):
-            v = value.astype("Float64")
-            lo = v < col.min if col.min is not None else pd.Series(False, index=index)
-            hi = v > col.max if col.max is not None else pd.Series(False, index=index)
-            out_of_range = present & (lo.fillna(False) | hi.fillna(False)).astype(bool)
-            fail(out_of_range, col.name, raw,
-                 f"värdet ligger utanför det tillåtna intervallet {_fmt(col.min) if col.min is not None else '…'}"
-                 f"–{_fmt(col.max) if col.max is not None else '…'}")
-        allowed = col.allowed_set()
-        if allowed is not None:
-            unknown = present & ~s.isin(allowed)
-            listname = list_label(col.allowed_from) if col.allowed_from else "tillåtna värden"
-            if col.allowed is not None and len(col.allowed) <= 8:
-                listname = ", ".join(col.allowed)
-            fail(unknown, col.name, raw, pd.Series(f"okänt värde; finns inte i kodlistan ({listname})", index=index))
-        typed[col.name] = value
-
-    # duplicates of the natural key inside the file: the first occurrence wins
-    err = pd.concat(errors, ignore_index=True) if errors else pd.DataFrame(columns=["_idx", "column", "raw_value", "reason"])
-    bad_idx = set(err["_idx"].tolist())
-    if contract.natural_key and n:
-        key = pd.DataFrame({k: typed[k] for k in contract.natural_key}, index=index)
-        ok = ~index.isin(list(bad_idx))
-        kf = key[ok]
-        dup = kf.duplicated(keep="first")
-        if dup.any():
-            # vectorised (a file of a million duplicate rows must not become a million Python lookups):
-            # the index of each key's first occurrence, by grouping on the key columns
-            pos = pd.Series(kf.index, index=kf.index)
-            first = pos.groupby([kf[k] for k in contract.natural_key], dropna=False, sort=False).transform("first")
-            dup_idx = dup[dup].index
-            first_rows = row_numbers.loc[first[dup].to_numpy()].astype("int64").astype(str).to_numpy()
-            shown = kf.loc[dup_idx, contract.natural_key[0]].map(str)
-            for k in contract.natural_key[1:]:
-                shown = shown + " | " + kf.loc[dup_idx, k].map(str)
-            reasons = f"dubblett: samma nyckel ({', '.join(contract.natural_key)}) som rad " + pd.Series(first_rows)
-            err = pd.concat([err, pd.DataFrame({"_idx": dup_idx, "column": ",".join(contract.natural_key),
-                                                 "raw_value": shown.to_numpy(),
-                                                 "reason": reasons.to_numpy()})], ignore_index=True)
-            bad_idx |= set(dup_idx.tolist())
-
-    good = ~index.isin(list(bad_idx))
-    rows = pd.DataFrame(typed, index=index)[good].copy()
-    rows.insert(0, "_row", row_numbers[good].astype("int64").values)
-    quarantine = pd.DataFrame({
-        "_row": row_numbers.loc[err["_idx"]].astype("int64").values if len(err) else pd.Series([], dtype="int64"),
-        "column": err["column"].astype(str).values, "raw_value": err["raw_value"].astype(str).values,
-        "reason": err["reason"].astype(str).values,
-    }).sort_values(["_row", "column"], kind="stable").reset_index(drop=True)
-    return Coerced(rows=rows.reset_index(drop=True), quarantine=quarantine,
-                   quarantined_rows=len(bad_idx), masked=masked_total)

@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 
+def q(identifier: str) -> str:
+    """Quote an identifier taken from a shipped contract (never from input data)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def run(con, sql: str, params=None) -> list:
     """Execute a statement and consume its result.
 

@@ -21,12 +21,14 @@ from typing import Callable, Iterable
 import duckdb
 import pandas as pd
 
-from sources.contract import Contract, Profile, all_feeds, coerce, load_contract, load_profiles
+from sources.coerce import coerce
+from sources.contract import Contract, Profile, all_feeds, load_contract, load_profiles
 from sources.faults import fault_point
 from sources.privacy import _CANDIDATE, find_personnummer, mask_text, screen_frame
 from sources.readers import FileRejected, RawTable, iter_file
-from sources.db import run, run_many, scalar
+from sources.db import q, run, scalar
 from sources.meta import ensure_meta, run_with_frame, transaction
+from sources.revisions import record_pending_partitions, replace_earlier_rows, scope_keys
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".parquet", ".gz")
 # Column headers that identify a person: never accepted in an aggregate-only feed.
@@ -78,11 +80,6 @@ class IngestResult:
         extra = f", {self.rows_quarantined} i karantän" if self.rows_quarantined else ""
         masked = f", {self.masked_values} personnummer maskerade" if self.masked_values else ""
         return f"inläst  {name} ({self.feed}, profil {self.profile}): {self.rows_loaded} rader{extra}{masked}"
-
-
-def q(identifier: str) -> str:
-    """Quote an identifier taken from a shipped contract (never from input data)."""
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def raw_table_ddl(contract: Contract) -> str:
@@ -188,33 +185,6 @@ def _check_aggregate_only(path: Path, table: RawTable, contract: Contract) -> No
                                    "lästs in.", row=int(table.row_numbers.loc[idx]), column=h)
 
 
-# ------------------------------------------------------------------------------------------ scope
-
-def scope_keys(rows: pd.DataFrame, contract: Contract) -> pd.Series:
-    """What a row of a new file replaces: its revision scope × period, or (``revision.by: natural_key``) exactly the
-    earlier row with the same natural key."""
-    if contract.revision_by == "natural_key":
-        out = None
-        for c in contract.natural_key:
-            part = rows[c].astype("string").fillna("")
-            out = part if out is None else out + "|" + part
-        return out
-    parts = [rows[c].astype("string").fillna("") for c in contract.revision_scope]
-    if contract.period_column:
-        p = rows[contract.period_column]
-        if contract.period_grain == "year":
-            period = (p.dt.year if hasattr(p, "dt") else p).astype("string")
-        else:
-            period = pd.to_datetime(p).dt.strftime("%Y-%m").astype("string")
-        parts.append(period)
-    if not parts:
-        return pd.Series("*", index=rows.index, dtype="string")
-    out = parts[0]
-    for part in parts[1:]:
-        out = out + "|" + part
-    return out
-
-
 # ------------------------------------------------------------------------------------------ ingest
 
 def _now() -> datetime:
@@ -247,11 +217,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
     next file: a file that cannot be read or hits a limit is *rejected* with a message; an unexpected error is a
     rejection too (rolled back whole), never a crash that stops the other files. ``retry_rejected=False`` (a
     refresh) skips a file whose same bytes at the same path were rejected before."""
-    from sources.readers import _require_regular
+    from sources.readers.common import require_regular
 
     path = Path(path)
     try:
-        _require_regular(path)  # before hashing: a FIFO would block the hash (and the writer lock) forever
+        require_regular(path)  # before hashing: a FIFO would block the hash (and the writer lock) forever
     except FileRejected as exc:
         return _reject(con, path, _path_key(path), feed, exc)
     path = path.resolve()
@@ -327,7 +297,7 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
                 replaced |= _load_chunk(con, path, sha, part, contract, prof, mapping, now, totals)
             if n_chunks > 1 and contract.natural_key:
                 totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
-            _record_pending_partitions(con, contract, sha, now)
+            record_pending_partitions(con, contract, sha, now)
             # a load sequence number: a refresh can tell exactly which feeds got rows since the last complete one
             run(con, "INSERT INTO meta.loads SELECT coalesce(max(seq), 0) + 1, ?, ?, ? FROM meta.loads",
                 [feed_name, sha, now])
@@ -387,20 +357,7 @@ def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, 
     feed_name = contract.feed
     replaced: set[str] = set()
     if len(rows):
-        # revisions: rows of earlier files in the scopes this file covers are replaced
-        scopes = pd.DataFrame({"scope": rows["_scope"].drop_duplicates().astype(str)})
-        # frames are read by replacement scan, never registered: see sources.db.run_with_frame
-        where = f"_scope IN (SELECT scope FROM _frame) AND _sha256 <> ?"
-        removed = run_with_frame(con, f"SELECT _sha256, _scope, count(*) FROM raw.{q(feed_name)} WHERE {where} "
-                                      "GROUP BY ALL ORDER BY 1, 2", scopes, [sha])
-        if removed:
-            # the replaced rows move to history.<feed>: which file gave which figures stays on record
-            run_with_frame(con, f"INSERT INTO history.{q(feed_name)} SELECT *, ?, ? FROM raw.{q(feed_name)} "
-                                f"WHERE {where}", scopes, [sha, now, sha])
-            run_with_frame(con, f"DELETE FROM raw.{q(feed_name)} WHERE {where}", scopes, [sha])
-            run_many(con, "INSERT INTO meta.revisions VALUES (?, ?, ?, ?, ?, ?)",
-                     [[sha, old, feed_name, scope, n, now] for old, scope, n in removed])
-            replaced = {old for old, _, _ in removed}
+        replaced = replace_earlier_rows(con, contract, rows, sha, now)
         cols = ["_sha256", "_row", "_scope"] + contract.column_names
         select = ", ".join([q(c) for c in cols[:3]]
                            + [f"CAST({q(c.name)} AS {c.duckdb_type})" for c in contract.columns])
@@ -441,33 +398,6 @@ def _dedupe_across_chunks(con, path: Path, sha: str, contract: Contract, totals:
         run(con, "DROP TABLE IF EXISTS _dup_rows")
     totals["quarantined"] += n
     return n
-
-
-def records_partitions(contract: Contract) -> bool:
-    """Whether the feed's rows belong to municipality × quarter partitions (a municipality and a dated period);
-    yearly feeds (population, Brå tables, surveys) are small and not partitioned by quarter."""
-    if not contract.period_column or "municipality_code" not in contract.column_names:
-        return False
-    period_type = next(c.duckdb_type for c in contract.columns if c.name == contract.period_column)
-    return period_type in ("DATE", "TIMESTAMP")
-
-
-def _record_pending_partitions(con, contract: Contract, sha: str, now: datetime) -> None:
-    """Which municipality × quarter partitions this file changed (its rows and the rows it replaced).
-
-    Written in the file's transaction, so a crash can never lose the note that partitions need rebuilding; each
-    partitioned model keeps the id up to which it has rebuilt (pipelines/models.py).
-    """
-    if not records_partitions(contract):
-        return
-    feed, col = q(contract.feed), q(contract.period_column)
-    next_id = int(scalar(con, "SELECT coalesce(max(id), 0) + 1 FROM meta.pending_partitions"))
-    run(con, f"""INSERT INTO meta.pending_partitions
-        SELECT DISTINCT ?, ?, ?, municipality_code, year({col})::INTEGER, quarter({col})::INTEGER, ?
-        FROM (SELECT municipality_code, {col} FROM raw.{feed} WHERE _sha256 = ?
-              UNION ALL SELECT municipality_code, {col} FROM history.{feed} WHERE _replaced_by = ?)
-        WHERE municipality_code IS NOT NULL AND {col} IS NOT NULL""",
-        [next_id, contract.feed, sha, now, sha, sha])
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str | None]]:
@@ -513,25 +443,3 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
         if progress:
             progress(f"[{i}/{len(files)}] {r.summary()}")
     return results
-
-
-def _has_meta(con) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'files'")
-                .fetchall()[0][0])
-
-
-def manifest(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    if not _has_meta(con):  # a read (also on a read-only connection): nothing loaded yet
-        return pd.DataFrame(columns=["sha256", "path", "file_name", "feed", "profile", "format", "received_at",
-                                     "status", "rows_read", "rows_loaded", "rows_quarantined", "masked_values",
-                                     "message", "info"])
-    return con.execute("SELECT * FROM meta.files ORDER BY received_at, feed, file_name").df()
-
-
-def quarantine(con: duckdb.DuckDBPyConnection, feed: str | None = None) -> pd.DataFrame:
-    if not _has_meta(con):
-        return pd.DataFrame(columns=["sha256", "file_name", "feed", "row_number", "column_name", "raw_value", "reason"])
-    if feed:
-        return con.execute("SELECT * FROM meta.quarantine WHERE feed = ? ORDER BY file_name, row_number, column_name",
-                           [feed]).df()
-    return con.execute("SELECT * FROM meta.quarantine ORDER BY feed, file_name, row_number, column_name").df()

@@ -7,6 +7,7 @@
 * :func:`registered` — ``with registered(con, "_name", frame):`` makes a pandas frame readable by SQL for the
   block. Inside a long transaction use :func:`run_with_frame` instead: DuckDB keeps registered frames alive until
   the transaction ends.
+* :func:`manifest` / :func:`quarantine` — the reads a coordinator asks for (also on a read-only connection).
 * :func:`code_state` / :func:`save_code_state` — the fingerprint of the code and configuration the last complete
   refresh was built with, and the last load it saw (``meta.code_state``, one row).
 """
@@ -129,3 +130,33 @@ def run_with_frame(con, sql: str, _frame, params=None) -> list:
         return cur.fetchall()
     except Exception:  # statements without a result set
         return []
+
+
+# ------------------------------------------------------------------------------------------ reads
+
+def _has_meta(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'files'")
+                .fetchall()[0][0])
+
+
+def manifest(con) -> "pd.DataFrame":
+    """Every file's verdict and counts (``meta.files``), oldest first."""
+    import pandas as pd
+
+    if not _has_meta(con):  # a read (also on a read-only connection): nothing loaded yet
+        return pd.DataFrame(columns=["sha256", "path", "file_name", "feed", "profile", "format", "received_at",
+                                     "status", "rows_read", "rows_loaded", "rows_quarantined", "masked_values",
+                                     "message", "info"])
+    return con.execute("SELECT * FROM meta.files ORDER BY received_at, feed, file_name").df()
+
+
+def quarantine(con, feed: str | None = None) -> "pd.DataFrame":
+    """Every rejected cell with its reason (``meta.quarantine``), optionally of one feed."""
+    import pandas as pd
+
+    if not _has_meta(con):
+        return pd.DataFrame(columns=["sha256", "file_name", "feed", "row_number", "column_name", "raw_value", "reason"])
+    if feed:
+        return con.execute("SELECT * FROM meta.quarantine WHERE feed = ? ORDER BY file_name, row_number, column_name",
+                           [feed]).df()
+    return con.execute("SELECT * FROM meta.quarantine ORDER BY feed, file_name, row_number, column_name").df()

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from pipelines.cli import writer_lock
+from pipelines.warehouse import writer_lock
 from pipelines.home import Home
 from tests.conftest import REPO, run_cli
 
@@ -25,7 +25,7 @@ def test_second_writer_stops_with_a_message_naming_the_running_one(tmp_path, cap
 
 def test_lock_is_released_when_the_holder_is_killed(tmp_path):
     code = ("import sys, time; sys.path.insert(0, %r)\n"
-            "from pipelines.cli import writer_lock; from pipelines.home import Home\n"
+            "from pipelines.warehouse import writer_lock; from pipelines.home import Home\n"
             "with writer_lock(Home(%r)):\n    print('locked', flush=True); time.sleep(60)\n") % (str(REPO), str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "locked"

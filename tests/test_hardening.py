@@ -58,7 +58,7 @@ def test_json_nested_ten_thousand_deep_is_rejected_not_a_crash(tmp_path, con):
     path.write_text("[" * 10_000 + "]" * 10_000, encoding="utf-8")
     r = ingest_file(con, path, feed="polisen_events")
     assert r.status == "rejected" and "nästlad i fler än 64 nivåer" in r.message
-    from sources.readers import json_depth
+    from sources.readers.structured import json_depth
 
     assert json_depth([{"a": [[[[1]]]]}]) == 6  # list, dict, then four lists
     # each side of the limit (64): 64 levels pass the depth rule (and fail later as "not records"), 65 do not
@@ -104,7 +104,7 @@ def test_gzip_is_chunked_on_unpacked_size_and_a_bomb_is_refused(tmp_path, con, m
     from sources import limits, readers
 
     small = limits.Limits(max_decompressed_bytes=2_000_000, in_memory_bytes=50_000)
-    monkeypatch.setattr(readers, "load_limits", lambda: small)
+    monkeypatch.setattr(limits, "load_limits", lambda: small)
     text = _crime_rows(4000).encode()            # ≈ 240 kB unpacked: more than fits "in memory" here
     assert 50_000 < len(text) < 2_000_000
     (tmp_path / "brott.csv.gz").write_bytes(gzip.compress(text))
@@ -301,7 +301,7 @@ def test_a_120_inhabitant_area_shows_no_count_of_1_to_4_anywhere(tmp_path):
 def test_a_huge_line_in_a_chunked_file_is_refused_without_holding_it(tmp_path, monkeypatch):
     from sources import limits, readers
 
-    monkeypatch.setattr(readers, "load_limits", lambda: limits.Limits(max_field_chars=5_000))
+    monkeypatch.setattr(limits, "load_limits", lambda: limits.Limits(max_field_chars=5_000))
     path = tmp_path / "brott.csv"
     path.write_text(CRIME_H + "\n" + "a" * 50_000 + "\n" + CRIME_OK + "\n", encoding="utf-8")
     with pytest.raises(readers.FileRejected, match="rad 2: en rad är längre än 5 000 tecken"):

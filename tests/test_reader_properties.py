@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sources.contract import _parse_number
+from sources.coerce import parse_number
 from sources.readers import read_file
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzåäöÅÄÖé0123456789 -_./:()"
@@ -74,7 +74,7 @@ def test_swedish_number_formats_parse_back(value):
     plain = f"{x:.2f}"
     swedish = f"{x:,.2f}".replace(",", "\u00a0").replace(".", ",")
     spaced = swedish.replace("\u00a0", " ")
-    parsed = _parse_number(pd.Series([plain, swedish, spaced], dtype="string"))
+    parsed = parse_number(pd.Series([plain, swedish, spaced], dtype="string"))
     assert all(abs(p - x) < 1e-6 for p in parsed)
 
 

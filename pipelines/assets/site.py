@@ -29,7 +29,7 @@ def site_inputs_fingerprint(con) -> str:
 
     h = hashlib.sha1(files_fingerprint(PAGE_INPUT_GLOBS).encode())
     from sources.contract import load_contract
-    from sources.ingest import records_partitions
+    from sources.revisions import records_partitions
 
     # decided by the contracts, not by which feeds happen to have loaded a file yet
     partitioned_feeds = [f for f in all_feeds() if records_partitions(load_contract(f))]

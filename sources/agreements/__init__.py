@@ -3,7 +3,7 @@
 One YAML file per agreement and per citizen-promise period in ``data/agreements/``; indicator mappings in
 ``data/agreements/indicators/``. The schema is documented in ``sources/agreements/README.md``. Every error names
 the file, the line and the field (``activities[3].priority_areas``) and is written for the coordinator who edits the
-file. No Dagster here: the ``agreements`` asset and ``lagesbild plan`` both use :func:`load_folder`.
+file. What is the document's own text and what is an interpretation: ``marks.py``. No Dagster here: the ``agreements`` asset and ``lagesbild plan`` both use :func:`load_folder`.
 """
 from __future__ import annotations
 
@@ -16,15 +16,28 @@ from typing import Any
 from sources.taxonomy import PROJECT_ROOT, allowed_values, read_reference
 from sources.yamlfile import FileFormatError, LineMap, read_mapping
 
+
 AGREEMENTS_DIR = PROJECT_ROOT / "data" / "agreements"
+
+
 KINDS = ("samverkansöverenskommelse", "medborgarlöfte")
+
+
 PARTY_TYPES = ("kommun", "polis", "raddningstjanst", "bostadsbolag", "naringsliv", "region", "annan")
+
+
 CADENCES = ("weekly", "every_3_weeks", "monthly", "quarterly", "tertial", "yearly", "delar2_and_year",
             "continuous", "as_needed")
+
+
 CADENCE_LABELS = {"weekly": "varje vecka", "every_3_weeks": "var tredje vecka", "monthly": "varje månad",
                   "quarterly": "varje kvartal", "tertial": "varje tertial", "yearly": "varje år",
                   "delar2_and_year": "delår 2 och helår", "continuous": "löpande", "as_needed": "vid behov"}
+
+
 TARGET_PER = ("year", "tertial", "quarter", "month", "period")
+
+
 INDICATOR_KINDS = {
     "crime": ("level2", "level3", "crime_code", "question_area"),
     "est": ("category", "subcategory"),
@@ -32,28 +45,14 @@ INDICATOR_KINDS = {
     "survey": ("item",),
     "activity": ("activity",),
 }
+
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
 # Any entry may say which of its values are the document's own words and which are interpretations
 # (sources/agreements/README.md, "Said and interpreted").
 MARKS = ("said", "interpreted")
-
-
-def interpretation(m: Any, key: str) -> dict | None:
-    """``{by, why}`` when ``m[key]`` is marked as an interpretation, else None."""
-    if isinstance(m, dict) and isinstance(m.get("interpreted"), dict):
-        v = m["interpreted"].get(key)
-        return dict(v) if isinstance(v, dict) else None
-    return None
-
-
-def said(m: Any, key: str) -> str | None:
-    """The document's own words behind ``m[key]``, when given."""
-    if isinstance(m, dict) and isinstance(m.get("said"), dict):
-        v = m["said"].get(key)
-        if isinstance(v, list):
-            v = " … ".join(str(x) for x in v)
-        return " ".join(str(v).split()) if v else None
-    return None
 
 
 class AgreementError(ValueError):
@@ -78,8 +77,6 @@ def read_yaml(path: Path) -> LineMap:
             message = "filen ska börja med fält som id:, kind:, title:"
         raise AgreementError(path, exc.line, exc.key, message) from exc
 
-
-# ------------------------------------------------------------------------------------------ validation
 
 @dataclass
 class _Checker:
@@ -189,9 +186,13 @@ class _Checker:
 
 
 COMMON_REQUIRED = ("id", "kind", "title", "municipality", "valid_from", "valid_to", "parties")
+
+
 AGREEMENT_OPTIONAL = ("source", "purpose", "overall_goal", "method", "priority_areas", "forums", "data_sources",
                       "activities", "follow_up", "decided", "replaces", "signed", "context", "commitments",
                       "coordinators", "focus_places", "communication", "updated")
+
+
 PROMISE_OPTIONAL = ("source", "agreement", "reporting", "promises", "focus", "expected_effect", "follow_up",
                     "communication", "signatories", "updated")
 
@@ -309,8 +310,6 @@ def _target(c: _Checker, t: Any, where: str) -> None:
         c.fail(t, "per", f"{where}.per", f"okänt värde {t.get('per')!r}; tillåtna: {', '.join(TARGET_PER)}")
 
 
-# ------------------------------------------------------------------------------------------ indicators
-
 def _indicator_values() -> dict[str, dict[str, frozenset[str]]]:
     codes = read_reference("crime_codes")
     est = read_reference("est_categories")
@@ -369,8 +368,6 @@ def validate_indicators(doc: _Map, path: Path, agreements: dict[str, _Map]) -> l
     c.ids(items, "indicators")
     return c.errors
 
-
-# ------------------------------------------------------------------------------------------ folder
 
 @dataclass
 class Plan:
@@ -448,82 +445,3 @@ class PlanInvalid(ValueError):
     def __init__(self, errors: list[AgreementError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
-
-
-# ------------------------------------------------------------------------------------------ interpretations
-
-FIELD_LABELS = {"cadence": "mötesfrekvens", "frequency": "frekvens", "responsible": "ansvariga", "count": "antal",
-                "per": "period för målet", "valid_from": "gäller från", "valid_to": "gäller till", "title": "titel",
-                "min_per_year": "minst antal per år", "activities": "kopplade aktiviteter", "forum": "forum",
-                "name": "namn", "text": "text", "party": "part"}
-PER_LABELS = {"year": "per år", "tertial": "per tertial", "quarter": "per kvartal", "month": "per månad",
-              "period": "under giltighetstiden"}
-_KIND_LABELS = {"forums": "Forum", "activities": "Aktivitet", "follow_up": "Uppföljning", "promises": "Löfte",
-                "targets": "Mål", "parties": "Part", "priority_areas": "Område", "reporting": "Rapportering",
-                "target": "Mål"}
-
-
-def shown_value(doc: Any, key: str, value: Any) -> str:
-    """A normalised value as a reader sees it (Swedish labels, party names)."""
-    if key in ("cadence", "frequency") and value in CADENCE_LABELS:
-        return CADENCE_LABELS[value]
-    if key == "per" and value in PER_LABELS:
-        return PER_LABELS[value]
-    if key == "responsible" and isinstance(value, list):
-        names = {str(p["id"]): str(p["name"]) for p in (doc.get("parties") or [])}
-        return ", ".join(names.get(str(r.get("party")), str(r.get("party"))) for r in value if isinstance(r, dict))
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return " ".join(str(value).split())
-
-
-def interpretations(doc: Any) -> list[dict]:
-    """Every value of a document marked as an interpretation, in document order:
-    ``{item_type, item_id, item, field, field_label, value, by, why}`` (item: the entry it belongs to, as named)."""
-    out: list[dict] = []
-
-    def label_of(m: dict, kind: str) -> str:
-        for k in ("name", "what", "text", "title"):
-            if isinstance(m.get(k), str):
-                text = " ".join(m[k].split())
-                return f"{_KIND_LABELS.get(kind, kind)}: {text[:80]}{'…' if len(text) > 80 else ''}"
-        return _KIND_LABELS.get(kind, kind)
-
-    def visit(m: Any, kind: str, item_id: str | None, item: str) -> None:
-        if isinstance(m, list):
-            for x in m:
-                visit(x, kind, item_id, item)
-            return
-        if not isinstance(m, dict):
-            return
-        if "id" in m and kind:
-            item_id, item = str(m["id"]), label_of(m, kind)
-        elif kind in ("follow_up", "reporting", "target"):
-            item = label_of(m, kind)
-        for key, mark in (m.get("interpreted") or {}).items():
-            if isinstance(mark, dict):
-                out.append({"item_type": kind or "document", "item_id": item_id, "item": item, "field": key,
-                            "field_label": ("uppföljningsfrekvens" if kind == "reporting" and key == "cadence"
-                                            else FIELD_LABELS.get(key, key)),
-                            "value": shown_value(doc, key, m.get(key)),
-                            "by": " ".join(str(mark.get("by", "")).split()),
-                            "why": " ".join(str(mark.get("why", "")).split())})
-        for key, v in m.items():
-            if key in MARKS:
-                continue
-            if isinstance(v, (list, dict)):
-                visit(v, key if key in _KIND_LABELS else kind, item_id, item)
-
-    visit(doc, "", None, "Dokumentet")
-    return out
-
-
-def interpreted_mark(m: Any, key: str) -> str:
-    """`` [tolkning: …]`` or `` (”the document's words”)`` for ``plan show``; empty when neither is given."""
-    i = interpretation(m, key)
-    if i:
-        return f" [tolkning: {' '.join(i['why'].split())}]"
-    q = said(m, key)
-    return f" (”{q}”)" if q else ""

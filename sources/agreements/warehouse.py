@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sources.agreements import CADENCE_LABELS, Plan, interpretations
+from sources.agreements import CADENCE_LABELS, Plan
+from sources.agreements.marks import interpretations
 from sources.db import run
 from sources.meta import registered, transaction
 
