@@ -4,8 +4,8 @@ Each file is read with the line of every key (``sources/yamlfile.py``) and valid
 forbids unknown keys, so ``requried: true`` is an error naming file, line and key instead of a silently optional
 column. :func:`validate` turns pydantic's first error into a :class:`~sources.yamlfile.FileFormatError` with the
 line from the file; the readers (``sources/contract.py``, ``sources/expectations.py``) build their runtime objects
-from the validated model. The agreements have their own checker (``sources/agreements``), which reports every
-error of a file at once with the document's said/interpreted rules.
+from the validated model. The agreement files have their models in ``sources/agreements/schema.py``; their checker
+uses :func:`problems` to report every problem of a file at once.
 """
 from __future__ import annotations
 
@@ -154,6 +154,8 @@ _MESSAGES = {
     "bool_type": "ska vara true eller false", "bool_parsing": "ska vara true eller false",
     "list_type": "ska vara en lista", "dict_type": "ska vara en samling fält (nyckel: värde)",
     "model_type": "ska vara en samling fält (nyckel: värde)", "model_attributes_type": "ska vara en samling fält",
+    "date_type": "ska vara ett datum ÅÅÅÅ-MM-DD", "date_from_datetime_parsing": "ska vara ett datum ÅÅÅÅ-MM-DD",
+    "date_parsing": "ska vara ett datum ÅÅÅÅ-MM-DD",
 }
 
 
@@ -205,23 +207,36 @@ def _line_of(doc: Any, loc: tuple) -> tuple[int | None, str]:
     return line, ".".join(parts)
 
 
+def problems(model: type[BaseModel], doc: Any) -> list[tuple[int | None, str, str]]:
+    """Every way ``doc`` does not fit ``model``: (line, field, Swedish message), in file order; empty when it fits."""
+    try:
+        model.model_validate(doc)
+    except ValidationError as exc:
+        out = []
+        for err in exc.errors():
+            line, where = _line_of(doc, tuple(err["loc"]))
+            if err["type"] == "extra_forbidden":
+                holder = _model_at(model, tuple(err["loc"]))
+                names = sorted((f.alias or n) for n, f in holder.model_fields.items()
+                               if n not in ("said", "interpreted")) if holder else []
+                message = "okänt fält" + (f"; tillåtna fält här är: {', '.join(names)}" if names else "")
+            elif err["type"] == "literal_error":
+                message = f"okänt värde {err.get('input')!r}; tillåtna: {err.get('ctx', {}).get('expected', '')}"
+            else:
+                message = _MESSAGES.get(err["type"], err["msg"])
+            if (line, where, message) not in out:
+                out.append((line, where, message))
+        # an unknown key says more than the union alternatives it made fail; a missing field more than a type
+        order = {"okänt fält": 0, "obligatoriskt fält saknas": 1}
+        return sorted(out, key=lambda p: (order.get(p[2].split(";")[0], 2), p[0] or 0))
+    return []
+
+
 def validate(model: type[M], doc: Any, path: Path | str) -> M:
     """``doc`` (a mapping read by :func:`sources.yamlfile.read_mapping`) as a ``model``; the first problem is a
     :class:`FileFormatError` naming the file, the line and the field."""
     try:
         return model.model_validate(doc)
-    except ValidationError as exc:
-        errors = exc.errors()
-        # an unknown key says more than the union alternatives it made fail; a missing field more than a type
-        order = {"extra_forbidden": 0, "missing": 1}
-        err = min(errors, key=lambda e: order.get(e["type"], 2))
-        line, where = _line_of(doc, tuple(err["loc"]))
-        if err["type"] == "extra_forbidden":
-            holder = _model_at(model, tuple(err["loc"]))
-            names = sorted((f.alias or n) for n, f in holder.model_fields.items()) if holder else []
-            message = "okänt fält" + (f"; tillåtna fält här är: {', '.join(names)}" if names else "")
-        elif err["type"] == "literal_error":
-            message = f"okänt värde {err.get('input')!r}; tillåtna: {err.get('ctx', {}).get('expected', '')}"
-        else:
-            message = _MESSAGES.get(err["type"], err["msg"])
+    except ValidationError:
+        line, where, message = problems(model, doc)[0]
         raise FileFormatError(path, line, where, message) from None

@@ -22,8 +22,9 @@ REFERENCES = {"priority_areas", "sub_goals", "activities"}
 
 
 def fold(text: str) -> str:
-    """How document and encoding are compared: markup, footnote marks, bullets and line-break hyphens removed,
-    whitespace folded, case ignored. Nothing else: the words must be the document's."""
+    """How document and encoding are compared: markup, footnote marks, bullets, full stops and line-break hyphens
+    removed, typographic quotes made straight, whitespace folded, case ignored. Nothing else: the words must be the
+    document's. (Full stops go because the PDFs' table cells end sentences where the encoding ends a list item.)"""
     text = re.sub(r"<sup>\d+</sup>", "", text)
     text = re.sub(r"<[^>]+>", " ", text)
     text = text.replace("*", "").replace("•", " ").replace(".", " ").replace("”", '"').replace("“", '"')

@@ -202,6 +202,16 @@ def _line_of(path, needle):
     (lambda t: t.replace("  - id: kmk\n", "  - id: aas\n"), "  - id: aas", "activities[18].id", "används redan"),
     (lambda t: t.replace('municipality: {code: "0486", name: Strängnäs}', "municipality: {code: 486, name: Strängnäs}"),
      "municipality:", "municipality.code", "okänd kommunkod"),
+
+    # the kind of a value (the typed models in sources/agreements/schema.py)
+    (lambda t: t.replace("    cadence: weekly\n    builds_lagesbild: true\n", "    cadence: weekly\n    builds_lagesbild: ja\n", 1),
+     "builds_lagesbild: ja", "forums[0].builds_lagesbild", "ska vara true eller false"),
+    (lambda t: t.replace("    cadence: weekly\n    builds_lagesbild: true\n",
+                         "    cadence: weekly\n    builds_lagesbild: true\n    members: Kommunpolis\n", 1),
+     "members: Kommunpolis", "forums[0].members", "ska vara en lista"),
+    (lambda t: t.replace("    cadence: weekly\n    builds_lagesbild: true\n",
+                         "    cadence: weekly\n    builds_lagesbild: true\n    ordförande: Kommunpolis\n", 1),
+     "ordförande: Kommunpolis", "forums[0].ordförande", "okänt fält"),
 ])
 def test_malformed_agreement_errors_name_file_line_and_field(tmp_path, edit, needle, field, fragment):
     path = _broken(tmp_path, "strangnas-2023-2026.yaml", edit)

@@ -74,6 +74,17 @@ def test_quarantine_names_row_column_value_and_reason(tmp_path, warehouse):
     assert "efter dagens datum" in reasons[5] and "heltal" in reasons[6]
 
 
+
+def test_a_row_with_two_bad_cells_is_one_quarantined_row_with_two_reasons(tmp_path, warehouse):
+    ensure_schema(warehouse)
+    rows = CRIME_ROWS + ["5000-K5-24;1;99X9;2024-13-02;2024-03-01;0486;0486-01;0"]  # code, date and count all bad
+    r = ingest_file(warehouse, crime_csv(tmp_path, rows=rows), feed="crime_reports")
+    # 4 rows read = 3 loaded + 1 quarantined (not 3: a row is counted once, whatever number of its cells fail)
+    assert (r.rows_read, r.rows_loaded, r.rows_quarantined) == (4, 3, 1)
+    q = warehouse.execute("SELECT row_number, column_name FROM meta.quarantine ORDER BY 2").fetchall()
+    assert q == [(5, "crime_code"), (5, "crime_count"), (5, "registered_date")]
+    assert warehouse.execute("SELECT count(*) FROM raw.crime_reports WHERE report_id = '5000-K5-24'").fetchall() == [(0,)]
+
 def test_title_rows_above_the_header_are_skipped(tmp_path, warehouse):
     ensure_schema(warehouse)
     text = "Brottsstatistik Strängnäs\nUttag 2024-06-30\n\n" + CRIME_HEADER + "\n" + "\n".join(CRIME_ROWS) + "\n"

@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sources.agreements import schema
 from sources.taxonomy import PROJECT_ROOT, allowed_values, read_reference
 from sources.yamlfile import FileFormatError, LineMap, read_mapping
 
@@ -89,7 +90,10 @@ class _Checker:
             line = m.key_lines.get(key, m.line)
         self.errors.append(AgreementError(self.path, line, where, message))
 
-    def keys(self, m: Any, where: str, required: tuple, optional: tuple) -> bool:
+    def keys(self, m: Any, where: str, model: type[schema.Entry]) -> bool:
+        """The entry's keys against its model (sources/agreements/schema.py): required ones present and not empty,
+        no unknown ones; then its said/interpreted marks."""
+        required, optional = schema.keys_of(model)
         if not isinstance(m, _Map):
             self.errors.append(AgreementError(self.path, None, where, "ska vara en post med fält (nyckel: värde)"))
             return False
@@ -141,6 +145,13 @@ class _Checker:
                     if extra not in ("by", "why"):
                         self.fail(v, extra, f"{w}.{extra}", "okänt fält; tillåtna fält här är: by, why")
 
+    def typed(self, doc: _Map, model: type[schema.Entry]) -> None:
+        """What the rules above leave to the model: the kind of every value (text, whole number, list, date…)."""
+        from sources.schemas import problems
+
+        for line, where, message in problems(model, doc):
+            self.errors.append(AgreementError(self.path, line, where, message))
+
     def text(self, m: _Map, key: str, where: str) -> None:
         if key in m and m[key] is not None and not isinstance(m[key], str):
             self.fail(m, key, where, "ska vara text")
@@ -185,9 +196,6 @@ class _Checker:
         return v
 
 
-COMMON_REQUIRED = ("id", "kind", "title", "municipality", "valid_from", "valid_to", "parties")
-
-
 AGREEMENT_OPTIONAL = ("source", "purpose", "overall_goal", "method", "priority_areas", "forums", "data_sources",
                       "activities", "follow_up", "decided", "replaces", "signed", "context", "commitments",
                       "coordinators", "focus_places", "communication", "updated")
@@ -200,15 +208,14 @@ PROMISE_OPTIONAL = ("source", "agreement", "reporting", "promises", "focus", "ex
 def validate(doc: _Map, path: Path) -> list[AgreementError]:
     c = _Checker(Path(path))
     kind = doc.get("kind")
-    optional = AGREEMENT_OPTIONAL if kind == "samverkansöverenskommelse" else PROMISE_OPTIONAL
-    c.keys(doc, "", COMMON_REQUIRED, optional)
+    c.keys(doc, "", schema.MODELS_BY_KIND.get(kind, schema.Document))
     c.choice(doc, "kind", "kind", KINDS)
     if "id" in doc and not _ID.match(str(doc["id"])):
         c.fail(doc, "id", "id", "id får bara innehålla a–z, 0–9 och bindestreck")
     if "id" in doc and Path(path).stem != str(doc["id"]):
         c.fail(doc, "id", "id", f"id ska vara samma som filnamnet ({Path(path).stem})")
     mun = doc.get("municipality")
-    if c.keys(mun, "municipality", ("code", "name"), ()) and "code" in mun:
+    if c.keys(mun, "municipality", schema.Municipality) and "code" in mun:
         if str(mun["code"]) not in allowed_values("municipalities"):
             c.fail(mun, "code", "municipality.code", f"okänd kommunkod {mun['code']!r} (4 siffror, inom citattecken)")
     start, end = c.date_(doc, "valid_from", "valid_from"), c.date_(doc, "valid_to", "valid_to")
@@ -216,7 +223,7 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
         c.fail(doc, "valid_to", "valid_to", "slutdatum före startdatum")
     parties = c.list_(doc, "parties", "parties", required=True)
     for i, p in enumerate(parties):
-        if c.keys(p, f"parties[{i}]", ("id", "name", "type"), ("org_nr",)):
+        if c.keys(p, f"parties[{i}]", schema.Party):
             c.choice(p, "type", f"parties[{i}].type", PARTY_TYPES)
     party_ids = c.ids(parties, "parties")
 
@@ -224,20 +231,19 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
         areas = c.list_(doc, "priority_areas", "priority_areas", required=True)
         sub_goal_ids: dict[str, set[str]] = {}
         for i, a in enumerate(areas):
-            if c.keys(a, f"priority_areas[{i}]", ("id", "name"), ("sub_goals",)):
+            if c.keys(a, f"priority_areas[{i}]", schema.PriorityArea):
                 goals = c.list_(a, "sub_goals", f"priority_areas[{i}].sub_goals")
                 for j, g in enumerate(goals):
-                    c.keys(g, f"priority_areas[{i}].sub_goals[{j}]", ("id", "text"), ("note",))
+                    c.keys(g, f"priority_areas[{i}].sub_goals[{j}]", schema.SubGoal)
                 sub_goal_ids[str(a.get("id"))] = c.ids(goals, f"priority_areas[{i}].sub_goals")
         area_ids = c.ids(areas, "priority_areas")
         forums = c.list_(doc, "forums", "forums")
         for i, f in enumerate(forums):
-            if c.keys(f, f"forums[{i}]", ("id", "name", "cadence"),
-                      ("role", "chair", "members", "adjunct", "min_per_year", "builds_lagesbild", "purpose", "note")):
+            if c.keys(f, f"forums[{i}]", schema.Forum):
                 c.choice(f, "cadence", f"forums[{i}].cadence", CADENCES)
         forum_ids = c.ids(forums, "forums")
         for i, s in enumerate(c.list_(doc, "data_sources", "data_sources")):
-            if c.keys(s, f"data_sources[{i}]", ("name",), ("feed",)) and s.get("feed"):
+            if c.keys(s, f"data_sources[{i}]", schema.DataSource) and s.get("feed"):
                 from sources.contract import all_feeds
 
                 if s["feed"] not in all_feeds():
@@ -245,8 +251,7 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
         activities = c.list_(doc, "activities", "activities")
         for i, a in enumerate(activities):
             w = f"activities[{i}]"
-            if not c.keys(a, w, ("id", "name", "priority_areas", "responsible"),
-                          ("sub_goals", "forum", "target", "purpose", "goal", "commitment")):
+            if not c.keys(a, w, schema.Activity):
                 continue
             for ref in c.list_(a, "priority_areas", f"{w}.priority_areas", required=True):
                 if str(ref) not in area_ids:
@@ -259,7 +264,7 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
             if a.get("forum") and str(a["forum"]) not in forum_ids:
                 c.fail(a, "forum", f"{w}.forum", f"okänt forum {a['forum']!r}; finns: {', '.join(sorted(forum_ids))}")
             for j, r in enumerate(c.list_(a, "responsible", f"{w}.responsible", required=True)):
-                if c.keys(r, f"{w}.responsible[{j}]", ("party",), ("role", "lead", "as")) and \
+                if c.keys(r, f"{w}.responsible[{j}]", schema.Responsible) and \
                         str(r.get("party")) not in party_ids:
                     c.fail(r, "party", f"{w}.responsible[{j}].party", f"okänd part {r.get('party')!r}; finns: "
                            f"{', '.join(sorted(party_ids))}")
@@ -267,23 +272,23 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
                 _target(c, a["target"], f"{w}.target")
         c.ids(activities, "activities")
         for i, f in enumerate(c.list_(doc, "follow_up", "follow_up")):
-            if c.keys(f, f"follow_up[{i}]", ("what", "method", "responsible", "frequency"), ("forum", "min_per_year")):
+            if c.keys(f, f"follow_up[{i}]", schema.FollowUp):
                 c.choice(f, "frequency", f"follow_up[{i}].frequency", CADENCES)
                 if f.get("forum") and str(f["forum"]) not in forum_ids:
                     c.fail(f, "forum", f"follow_up[{i}].forum", f"okänt forum {f['forum']!r}")
     elif kind == "medborgarlöfte":
         rep = doc.get("reporting")
-        if rep is not None and c.keys(rep, "reporting", ("forum", "cadence"), ()):
+        if rep is not None and c.keys(rep, "reporting", schema.Reporting):
             c.choice(rep, "cadence", "reporting.cadence", CADENCES)
         promises = c.list_(doc, "promises", "promises", required=True)
         for i, p in enumerate(promises):
             w = f"promises[{i}]"
-            if not c.keys(p, w, ("id", "text"), ("activities", "targets")):
+            if not c.keys(p, w, schema.PromiseItem):
                 continue
             c.list_(p, "activities", f"{w}.activities")
             targets = c.list_(p, "targets", f"{w}.targets")
             for j, t in enumerate(targets):
-                if c.keys(t, f"{w}.targets[{j}]", ("id", "text"), ("party", "count", "per", "activity")):
+                if c.keys(t, f"{w}.targets[{j}]", schema.PromiseTarget):
                     if t.get("party") and str(t["party"]) not in party_ids:
                         c.fail(t, "party", f"{w}.targets[{j}].party", f"okänd part {t['party']!r}")
                     if "count" in t or "per" in t:
@@ -291,10 +296,12 @@ def validate(doc: _Map, path: Path) -> list[AgreementError]:
             c.ids(targets, f"{w}.targets")
         c.ids(promises, "promises")
         for i, sg in enumerate(c.list_(doc, "signatories", "signatories")):
-            c.keys(sg, f"signatories[{i}]", ("name",), ("role", "organisation"))
+            c.keys(sg, f"signatories[{i}]", schema.Signatory)
         for i, f in enumerate(c.list_(doc, "follow_up", "follow_up")):
-            if c.keys(f, f"follow_up[{i}]", ("what", "method", "responsible", "frequency"), ("forum",)):
+            if c.keys(f, f"follow_up[{i}]", schema.PromiseFollowUp):
                 c.choice(f, "frequency", f"follow_up[{i}].frequency", CADENCES)
+    if not c.errors and kind in schema.MODELS_BY_KIND:
+        c.typed(doc, schema.MODELS_BY_KIND[kind])
     return c.errors
 
 
@@ -325,7 +332,7 @@ def _indicator_values() -> dict[str, dict[str, frozenset[str]]]:
 
 def validate_indicators(doc: _Map, path: Path, agreements: dict[str, _Map]) -> list[AgreementError]:
     c = _Checker(Path(path))
-    c.keys(doc, "", ("agreement", "indicators"), ())
+    c.keys(doc, "", schema.IndicatorFile)
     agreement = agreements.get(str(doc.get("agreement")))
     if agreement is None:
         c.fail(doc, "agreement", "agreement", f"okänd överenskommelse {doc.get('agreement')!r}")
@@ -336,7 +343,7 @@ def validate_indicators(doc: _Map, path: Path, agreements: dict[str, _Map]) -> l
     items = c.list_(doc, "indicators", "indicators", required=True)
     for i, ind in enumerate(items):
         w = f"indicators[{i}]"
-        if not c.keys(ind, w, ("id", "priority_area", "label", "kind", "filter", "rationale"), ("sub_goal", "higher_is_worse")):
+        if not c.keys(ind, w, schema.Indicator):
             continue
         if str(ind.get("priority_area")) not in areas:
             c.fail(ind, "priority_area", f"{w}.priority_area", f"okänt prioriterat område {ind.get('priority_area')!r}")
@@ -366,6 +373,8 @@ def validate_indicators(doc: _Map, path: Path, agreements: dict[str, _Map]) -> l
         if not str(ind.get("rationale") or "").strip():
             c.fail(ind, "rationale", f"{w}.rationale", "motivera varför indikatorn följer området")
     c.ids(items, "indicators")
+    if not c.errors:
+        c.typed(doc, schema.IndicatorFile)
     return c.errors
 
 
