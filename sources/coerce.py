@@ -36,7 +36,7 @@ def _clean(series: pd.Series, nulls: tuple[str, ...]) -> pd.Series:
 
 
 def parse_number(s: pd.Series) -> pd.Series:
-    t = s.str.replace(WHITESPACE, "", regex=True)
+    t = s.str.replace(WHITESPACE.pattern, "", regex=True)  # the pattern text: a compiled one runs in Python
     both = t.str.contains(",", regex=False) & t.str.contains(".", regex=False)
     t = t.mask(both, t.str.replace(".", "", regex=False))
     t = t.str.replace(",", ".", regex=False)

@@ -22,7 +22,8 @@ from sources.yamlfile import FileFormatError, read_mapping
 from sources.taxonomy import allowed_values, name_to_code
 
 SOURCES_DIR = Path(__file__).resolve().parent
-WHITESPACE = re.compile(r"[\s\u00a0\u202f]+")
+# Python's \s spelt out (the same characters), so pandas can hand it to Arrow's regex engine (RE2's \s is ASCII)
+WHITESPACE = re.compile("[\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 # Brå's cell markers in published tables
 STATUS_MARKERS = {"..": "skyddad uppgift (..)", "-": "uppgift saknas (-)", ".": "uppgift saknas (.)"}
 WIDE_PERIOD, WIDE_VALUE, WIDE_PRELIMINARY, WIDE_STATUS = "__period", "__value", "__preliminary", "__status"

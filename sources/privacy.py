@@ -31,6 +31,14 @@ PNR_PATTERN = re.compile(
 # a pre-filter for the aggregate-only gate (Python's engine; each step consumes exactly one digit after at most
 # three separators, so it is linear: no catastrophic backtracking)
 _CANDIDATE = r"\d(?:[ \u00a0\u2009\u202f\-\u2010-\u2014\u2212+]{0,3}\d){9,}"
+# The same pattern in RE2's syntax (Arrow's regex engine, run over a whole column in C), looser: look-arounds become
+# a consumed non-digit or the text's edge, and only the month (01-12) and the day (01-31, or 61-91 for a
+# samordningsnummer) are checked. Every value PNR_PATTERN matches with a valid date matches this, so the exact
+# check (date, checksum) runs only on the few values that do.
+_MM, _DD = r"(?:0[1-9]|1[0-2])", r"(?:[0-2]\d|3[01]|[6-8]\d|9[01])"
+_ARROW_PREFILTER = re.sub(r"\\u([0-9a-f]{4})", r"\\x{\1}",
+                          rf"(?:^|\D)(?:\d{{2}}{_S}?)?\d{{2}}(?:{_S}|{_SEP})?{_MM}(?:{_S}|{_SEP})?{_DD}"
+                          rf"{_S}*{_SEP}?{_S}*\d{{2}}{_S}?\d{{2}}(?:\D|$)")
 MASK = "[personnummer borttaget]"
 
 
@@ -88,26 +96,37 @@ def mask_text(text: str) -> str:
 def mask_personnummer_series(s: pd.Series) -> tuple[pd.Series, int]:
     """Mask every personal identity number in a string series; returns (masked series, count).
 
-    Vectorised in two cheap steps before any per-value work: values with fewer than ten digits cannot hold one;
-    the rest are matched with the (fixed-width, backtracking-free) pattern in Python's engine. Only values that
-    match are rewritten."""
-    obj = s.astype(object)
-    text = obj.where(obj.map(lambda v: isinstance(v, str)), None)
-    digits = text.str.count(r"\d").fillna(0)
-    candidates = digits >= 10
-    if not candidates.any():
-        return s, 0
-    hits = text[candidates].map(lambda v: PNR_PATTERN.search(v) is not None).astype(bool)
+    The whole column is first matched in C against a looser pattern (:data:`_ARROW_PREFILTER`, Arrow's RE2);
+    only the values it finds (a handful, usually none) are checked exactly (date, checksum) and rewritten."""
+    hits = _prefilter(s)
     if not hits.any():
         return s, 0
     out = s.copy()
     total = 0
-    for idx in hits.index[hits]:
+    for idx in s.index[hits]:
         masked, n = mask_personnummer(str(s.loc[idx]))
         if n:
             out.loc[idx] = masked
             total += n
     return out, total
+
+
+def _prefilter(s: pd.Series):
+    """Boolean numpy mask: the values that may hold a personnummer (a superset of those that do)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.Array.from_pandas(s)
+        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+            arr = pc.cast(arr, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):  # mixed objects: as text
+        arr = pa.array([v if isinstance(v, str) else None for v in s.astype(object)], type=pa.string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return np.asarray(pc.fill_null(pc.match_substring_regex(arr, _ARROW_PREFILTER), False).to_numpy(zero_copy_only=False),
+                      dtype=bool)
 
 
 def screen_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:

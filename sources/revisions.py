@@ -31,7 +31,10 @@ def scope_keys(rows: pd.DataFrame, contract: Contract) -> pd.Series:
         if contract.period_grain == "year":
             period = (p.dt.year if hasattr(p, "dt") else p).astype("string")
         else:
-            period = pd.to_datetime(p).dt.strftime("%Y-%m").astype("string")
+            # "2024-03": formatted once per distinct month, not once per row
+            codes, months = pd.factorize(pd.to_datetime(p).dt.to_period("M"))
+            labels = pd.array([str(m) for m in months] + [pd.NA], dtype="string")
+            period = pd.Series(labels[codes], index=rows.index, dtype="string")  # code -1 (no date) -> <NA>
         parts.append(period)
     if not parts:
         return pd.Series("*", index=rows.index, dtype="string")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sources.privacy import MASK, find_personnummer, luhn_ok, mask_personnummer, screen_frame, valid_date
 
 
-@pytest.mark.parametrize("text", [
+SPELLINGS = [
     "19121212-1212", "121212-1212", "121212+1212", "1212121212", "191212121212",
     "19121212\u20131212",        # en dash
     "121212\u22121212",          # U+2212 minus
@@ -18,7 +20,10 @@ from sources.privacy import MASK, find_personnummer, luhn_ok, mask_personnummer,
     "121212 - 1212",             # YYMMDD - NNNN
     "121272-1219",               # samordningsnummer (day 12 + 60); Luhn by hand: 2+2+2+2+5+2+2+2+2 = 21, +9 = 30
     "20000229-1235",             # 29 February 2000 (a leap year); Luhn: 0+0+0+2+4+9+2+2+6 = 25, +5 = 30
-])
+]
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
 def test_spellings_are_recognised_and_masked(text):
     masked, n = mask_personnummer(f"Kontakt {text} ringde")
     assert n == 1 and masked == f"Kontakt {MASK} ringde"
@@ -48,6 +53,45 @@ def test_checksum_and_date_rules_on_each_side():
     assert valid_date("19", "12", "12", "61") and valid_date("19", "12", "01", "91")
     assert not valid_date("19", "12", "01", "92") and not valid_date("19", "12", "12", "60")
     assert not valid_date("21", "12", "12", "12")  # no 21st-century-and-a-century-later births
+
+
+@pytest.mark.parametrize("text", SPELLINGS)
+def test_spellings_are_masked_by_the_column_screen(text):
+    """A column is first filtered in C (Arrow's RE2); the filter must let every spelling through to the exact check,
+    beside a timestamp that has ten digits but no personnummer."""
+    frame = pd.DataFrame({"c": [f"Kontakt {text} ringde", "2024-04-05 12:30:00", None]}, dtype="string")
+    out, n = screen_frame(frame)
+    assert n == 1 and out.loc[0, "c"] == f"Kontakt {MASK} ringde" and out.loc[1, "c"] == "2024-04-05 12:30:00"
+
+
+def _luhn_digit(nine: str) -> str:
+    return next(d for d in "0123456789" if luhn_ok(nine + d))
+
+
+@st.composite
+def _texts_with_numbers(draw):
+    """Text with a valid personnummer (random date, day + 60 sometimes, random spelling) among digits, separators
+    and letters, so the filter meets near-misses on both sides."""
+    y = draw(st.integers(1900, 2024))
+    m = draw(st.integers(1, 12))
+    d = draw(st.integers(1, 28)) + draw(st.sampled_from([0, 60]))
+    nine = f"{y % 100:02d}{m:02d}{d:02d}" + draw(st.text("0123456789", min_size=3, max_size=3))
+    ten = nine + _luhn_digit(nine)
+    sep = draw(st.sampled_from(["", "-", "\u2013", "\u2212", "+", " - ", "\u00a0"]))
+    pair = draw(st.sampled_from(["", " "]))
+    century = draw(st.sampled_from(["", f"{y // 100}"]))
+    number = century + pair.join([ten[0:2], ten[2:4], ten[4:6]]) + sep + ten[6:8] + pair + ten[8:10]
+    noise = st.text(alphabet="0123456789 -:+abcÅ\u2013", max_size=6)
+    return draw(noise) + draw(st.sampled_from(["", " ", "x"])) + number + draw(st.sampled_from(["", " ", "y"])) + draw(noise)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=_texts_with_numbers())
+def test_the_column_screen_masks_exactly_what_the_exact_check_finds(text):
+    expected = len(find_personnummer(text))  # the exact rule, value by value (computed without the filter)
+    out, n = screen_frame(pd.DataFrame({"c": [text]}, dtype="string"))
+    assert n == expected
+    assert out.loc[0, "c"] == mask_personnummer(text)[0]
 
 
 def test_every_column_is_screened_not_only_free_text():

@@ -85,3 +85,17 @@ def test_decimal_commas_do_not_fool_the_delimiter_detection(tmp_path):
                     encoding="utf-8")
     table = read_file(path, header_matcher=lambda c: "Folkmängd" in c)
     assert table.info["delimiter"] == ";" and table.headers[-1] == "Folkmängd"
+
+
+def test_whitespace_pattern_is_pythons_whitespace_spelt_out():
+    """sources/contract.py spells Python's \\s out so pandas can run it in Arrow's engine: the same characters."""
+    import re
+    import sys
+
+    from sources.contract import WHITESPACE
+
+    every = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    assert [c for c in every if re.fullmatch(r"\s", c)] == [c for c in every if WHITESPACE.fullmatch(c)]
+    # and a number with every kind of space between its digit groups parses
+    spaced = pd.Series(["1\u00a0234", "1\u202f234", "1\u2009234", "1 234,5"], dtype="string")
+    assert parse_number(spaced).tolist() == [1234.0, 1234.0, 1234.0, 1234.5]

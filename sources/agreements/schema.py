@@ -90,12 +90,17 @@ class Activity(Entry):
     commitment: StrictStr | None = None
 
 
-class FollowUp(Entry):
+class PromiseFollowUp(Entry):
+    """A follow-up row of a citizen promise."""
     what: StrictStr
     method: StrictStr
     responsible: StrictStr
     frequency: StrictStr
     forum: StrictStr | None = None
+
+
+class FollowUp(PromiseFollowUp):
+    """A follow-up row of an agreement (it may also say how many times a year)."""
     min_per_year: StrictInt | None = None
 
 
@@ -178,14 +183,6 @@ class Signatory(Entry):
     name: StrictStr
     role: StrictStr | None = None
     organisation: StrictStr | None = None
-
-
-class PromiseFollowUp(Entry):
-    what: StrictStr
-    method: StrictStr
-    responsible: StrictStr
-    frequency: StrictStr
-    forum: StrictStr | None = None
 
 
 class Promise(Document):
