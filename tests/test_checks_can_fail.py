@@ -48,3 +48,58 @@ def test_plausible_volume_on_each_side_of_its_factor(last, ok):
     assert outcome.success is ok and outcome.element_count == 1
     if not ok:
         assert outcome.rows == [f"alla: 2025-01 = {last:.0f} mot median 100 för de 12 månaderna före"]
+
+
+def test_no_expectation_repeats_what_coercion_already_guarantees():
+    """Walks every feed's suite: an expectation the contract already enforces at the door could never fail."""
+    from sources.contract import all_feeds, load_contract
+    from sources.expectations import load_suite, repeats_contract
+
+    repeats = [(feed, e["type"], e.get("column"), repeats_contract(e, load_contract(feed)))
+               for feed in all_feeds() if load_suite(feed) for e in load_suite(feed).expectations]
+    assert [r for r in repeats if r[3]] == []
+    assert len(repeats) >= 40  # the walk saw the suites
+
+
+@pytest.mark.parametrize("spec, repeats", [
+    # crime_count: contract min 1, max 10 000
+    ({"column": "crime_count", "min_value": 1, "max_value": 10000}, True),
+    ({"column": "crime_count", "min_value": 0, "max_value": 10001}, True),    # looser than the contract
+    ({"column": "crime_count", "min_value": 2}, False),                       # 1 is loaded and fails: can fail
+    ({"column": "crime_count", "max_value": 9999}, False),                    # 10 000 is loaded and fails
+    # registered_date is not_future in the contract; offence_date too; a bound other than today can fail
+    ({"column": "registered_date", "max_value": {"today": True}}, True),
+    ({"column": "registered_date", "min_value": 0}, False),
+])
+def test_between_repeats_the_contract_only_within_its_bounds(spec, repeats):
+    from sources.contract import load_contract
+    from sources.expectations import repeats_contract
+
+    found = repeats_contract({"type": "expect_column_values_to_be_between", **spec}, load_contract("crime_reports"))
+    assert bool(found) is repeats
+
+
+@pytest.mark.parametrize("spec, repeats", [
+    ({"type": "expect_column_values_to_not_be_null", "column": "crime_code"}, True),     # required
+    ({"type": "expect_column_values_to_not_be_null", "column": "crime_seq"}, True),      # default 1
+    ({"type": "expect_column_values_to_not_be_null", "column": "area_code"}, False),     # optional: share unplaced
+    # a reference list can lose a code after rows were loaded: the check can fail
+    ({"type": "expect_column_values_to_be_in_set", "column": "crime_code", "value_set": {"reference": "crime_codes"}},
+     False),
+])
+def test_not_null_and_in_set_repeats(spec, repeats):
+    from sources.contract import load_contract
+    from sources.expectations import repeats_contract
+
+    assert bool(repeats_contract(spec, load_contract("crime_reports"))) is repeats
+
+
+def test_an_inline_set_repeats_only_when_it_holds_every_allowed_value():
+    from sources.contract import load_contract
+    from sources.expectations import repeats_contract
+
+    contract = load_contract("bra_stats")
+    allowed = sorted(contract.column("period_type").allowed)
+    spec = {"type": "expect_column_values_to_be_in_set", "column": "period_type"}
+    assert repeats_contract({**spec, "value_set": allowed}, contract)
+    assert not repeats_contract({**spec, "value_set": allowed[:-1]}, contract)  # one allowed value now fails
