@@ -105,7 +105,7 @@ def print_pdf(html: Path, pdf: Path, timeout: int = 120) -> str | None:
     cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={pdf.parent / '.chromium'}", "--virtual-time-budget=15000", "--no-pdf-header-footer",
-           f"--print-to-pdf={pdf}", html.as_uri()]
+           f"--print-to-pdf={pdf}", html.as_uri() + "?utskrift=1"]  # ?utskrift: draw every figure, not only the first
     # a page that opens a dialog (or any other hang) must not hang publication: Chromium runs in its own process
     # group and the whole group is killed after ``timeout`` seconds; the pack is then written without a PDF
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

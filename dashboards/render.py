@@ -7,6 +7,7 @@ atomically (temp file + rename) and respect the umask.
 from __future__ import annotations
 
 import json
+from html import escape as html_escape
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -54,14 +55,26 @@ class Block:
     _escaped: object = field(default=None, repr=False, compare=False)
 
     def figure_html(self) -> str:
+        """The figure as a placeholder of its height plus its JSON; the page's loader (base.html) draws it when it
+        comes near the screen, or every figure at once for print (``?utskrift``) and browsers without
+        IntersectionObserver. The JSON is built without Plotly's per-trace validation (the builders made valid
+        figures) and cannot close its script element (``<``, ``>``, ``&`` are escaped)."""
         if self.figure is None:
             return ""
         if self._escaped is not self.figure:  # once per figure: input text in labels is shown, never rendered
             figures.escape_figure(self.figure)
             self._escaped = self.figure
-        return self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{self.id}",
-                                   config={"displaylogo": False, "responsive": True,
-                                           "toImageButtonOptions": {"filename": self.id}})
+        from plotly.io.json import to_json_plotly
+
+        fig = self.figure.to_plotly_json()
+        spec = to_json_plotly({"data": fig["data"], "layout": fig["layout"],
+                               "config": {"displaylogo": False, "responsive": True,
+                                          "toImageButtonOptions": {"filename": self.id}}})
+        spec = spec.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        height = int(self.figure.layout.height or 450)
+        div_id = html_escape(f"fig-{self.id}")
+        return (f'<div id="{div_id}" class="plotly-graph-div lazy-figure" style="height:{height}px; width:100%;">'
+                f'</div>\n<script type="application/json" id="{div_id}-spec">{spec}</script>')
 
 
 @dataclass

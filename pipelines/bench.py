@@ -67,8 +67,9 @@ def bench_ingest(rows: int) -> int:
 
 
 def bench_pages(site: Path, runs: int = 3) -> int:
-    """Per published page: time until every figure is drawn (median of ``runs``) and the page's own payload
-    (its HTML; plotly.min.js is shared by all pages and counted once, separately)."""
+    """Per published page (median of ``runs``): time until the first screen's figures are drawn (figures below
+    are drawn as the reader scrolls), time until every figure is drawn at the print address (``?utskrift``, as
+    for the PDF), and the page's own payload (its HTML; plotly.min.js is shared by all pages and counted once)."""
     import shutil
     import statistics
     import threading
@@ -91,25 +92,30 @@ def bench_pages(site: Path, runs: int = 3) -> int:
     base = f"http://127.0.0.1:{server.server_address[1]}"
     js = site / "plotly.min.js"
     print(f"shared plotly.min.js: {js.stat().st_size / 1e6:.2f} MB (loaded once, cached by the browser)")
-    print(f"{'page':<60} {'figures':>7} {'drawn (ms)':>11} {'payload (kB)':>13}")
+    print(f"{'page':<60} {'figures':>7} {'1st screen (ms)':>15} {'all drawn (ms)':>14} {'payload (kB)':>13}")
+    first_screen = ("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                    ".filter(d => d.getBoundingClientRect().top < window.innerHeight)"
+                    ".every(d => d.querySelector('.main-svg'))")
+    every = "() => [...document.querySelectorAll('.plotly-graph-div')].every(d => d.querySelector('.main-svg'))"
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=browser_path, args=[
                 "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking"])
             for url in urls:
-                times = []
+                times: dict[str, list[float]] = {"first": [], "all": []}
                 figures = 0
                 for _ in range(runs):
-                    page = browser.new_page(viewport={"width": 1280, "height": 900})
-                    t0 = time.perf_counter()
-                    page.goto(f"{base}/{url}", wait_until="domcontentloaded")
-                    page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                                           ".every(d => d.querySelector('.main-svg'))", timeout=120000)
-                    times.append((time.perf_counter() - t0) * 1000)
-                    figures = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
-                    page.close()
+                    for kind, suffix, ready in (("first", "", first_screen), ("all", "?utskrift=1", every)):
+                        page = browser.new_page(viewport={"width": 1280, "height": 900})
+                        t0 = time.perf_counter()
+                        page.goto(f"{base}/{url}{suffix}", wait_until="domcontentloaded")
+                        page.wait_for_function(ready, timeout=120000)
+                        times[kind].append((time.perf_counter() - t0) * 1000)
+                        figures = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+                        page.close()
                 size = (site / url).stat().st_size / 1000
-                print(f"{url:<60} {figures:>7} {statistics.median(times):>11.0f} {size:>13.1f}")
+                print(f"{url:<60} {figures:>7} {statistics.median(times['first']):>15.0f} "
+                      f"{statistics.median(times['all']):>14.0f} {size:>13.1f}")
             browser.close()
     finally:
         server.shutdown()

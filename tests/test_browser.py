@@ -17,6 +17,13 @@ from openpyxl import load_workbook
 from tests.conftest import REPO, run_cli
 
 SHOTS = REPO / "build" / "screenshots"
+# a reader scrolling to the end of the page, a screen at a time
+SCROLL_THROUGH = """async () => {
+  for (let y = 0; y <= document.body.scrollHeight; y += 700) {
+    window.scrollTo(0, y);
+    await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  }
+}"""
 PNR = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]\d{4}(?!\d)")
 
 
@@ -69,6 +76,7 @@ def test_every_page_loads_without_console_errors_and_draws_every_figure(publishe
             page.on("requestfailed", lambda r: failed.append(r.url))
             page.goto(f"{base}/{url}")
             expected = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+            page.evaluate(SCROLL_THROUGH)  # figures are drawn as they come near the screen
             page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
                                    ".every(d => d.querySelector('.main-svg'))", timeout=60000)
             drawn = page.evaluate("document.querySelectorAll('.plotly-graph-div .main-svg').length")
@@ -133,3 +141,28 @@ def test_no_personal_data_small_counts_or_injected_script_anywhere_in_the_output
         if name.endswith(".html"):
             for block in re.findall(r'id="oro-[^"]+".*?</tbody>', text, flags=re.S):
                 assert not re.search(r"<td>\s*[1-4]\s*</td>", block), name
+
+
+def test_figures_are_drawn_when_they_come_near_the_screen_and_all_for_print(published):
+    """The first screen draws only its own figures (the page is usable sooner); scrolling draws the rest; the print
+    address (?utskrift, used for the PDF) draws every figure without scrolling."""
+    from playwright.sync_api import sync_playwright
+
+    site, base = published
+    url = next(p.name for p in sorted(site.glob("lagesbild-*.html")))
+    drawn_js = "document.querySelectorAll('.plotly-graph-div .main-svg').length"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{base}/{url}")
+        total = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+        page.wait_for_load_state("networkidle")
+        assert total >= 10
+        first_screen = page.evaluate(drawn_js)
+        assert first_screen < total  # the figures far down the page are not drawn yet
+        page.evaluate(SCROLL_THROUGH)
+        page.wait_for_function(f"() => {drawn_js} >= {total}", timeout=60000)
+        printed = browser.new_page(viewport={"width": 1280, "height": 900})
+        printed.goto(f"{base}/{url}?utskrift=1")
+        printed.wait_for_function(f"() => {drawn_js} >= {total}", timeout=60000)  # no scrolling
+        browser.close()

@@ -73,7 +73,8 @@ def test_plotly_labels_from_input_are_escaped_once_on_the_page():
               figure=figures.make_top_places_figure(df, "Flest"), source="", period="", status="")
     html = b.figure_html()
     assert html == b.figure_html()  # escaping happens once, however often the page renders it
-    payload = json.loads(re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*\{", html, re.S).group(1))
+    payload = json.loads(re.search(r'<script type="application/json" id="fig-est-platser-spec">(.*?)</script>', html,
+                                   re.S).group(1))["data"]
     labels = [v for trace in payload for v in trace.get("y", [])]
     assert "&lt;a href=\"https://evil.example\"&gt;Torget&lt;/a&gt;" in labels
     assert "&lt;span style=\"font-size:80px\"&gt;Ån&lt;/span&gt;" in labels

@@ -139,7 +139,7 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
         assert 'id="fig-trygghet-omrade"' not in page
     for fig_id in expected:
         assert f'id="fig-{fig_id}"' in page, fig_id
-    assert page.count('class="plotly-graph-div"') == len(expected)
+    assert page.count('class="plotly-graph-div lazy-figure"') == len(expected)
     assert (site / "plotly.min.js").stat().st_size > 1_000_000
     for html in site.glob("*.html"):
         text = html.read_text(encoding="utf-8")
