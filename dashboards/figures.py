@@ -249,12 +249,13 @@ def _escape_values(value):
     return value
 
 
-def escape_figure(fig: go.Figure) -> go.Figure:
+def escape_traces(traces: list[dict]) -> list[dict]:
     """Escape every data-derived string of every trace (names, category values, texts, customdata) for Plotly's
-    label markup, once, at the one place figures are serialised. Hover templates are the builders' own."""
-    for trace in fig.data:
+    label markup, in the figure's JSON form (``fig.to_plotly_json()["data"]``, a copy), at the one place figures
+    are serialised. Hover templates are the builders' own. (Not on the Figure: Plotly compares old and new values
+    when a trace property is set, and a missing value, pandas' NA, cannot be compared.)"""
+    for trace in traces:
         for attr in _DATA_FIELDS:
-            if attr not in trace or trace[attr] is None:
-                continue
-            trace[attr] = _escape_values(trace[attr])
-    return fig
+            if trace.get(attr) is not None:
+                trace[attr] = _escape_values(trace[attr])
+    return traces

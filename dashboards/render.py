@@ -52,7 +52,6 @@ class Block:
     facts: list = field(default_factory=list)
     # redraws the figure when the disclosure control hid more cells: called with {(row label, column label)}
     redraw: Callable | None = None
-    _escaped: object = field(default=None, repr=False, compare=False)
 
     def figure_html(self) -> str:
         """The figure as a placeholder of its height plus its JSON; the page's loader (base.html) draws it when it
@@ -61,13 +60,10 @@ class Block:
         figures) and cannot close its script element (``<``, ``>``, ``&`` are escaped)."""
         if self.figure is None:
             return ""
-        if self._escaped is not self.figure:  # once per figure: input text in labels is shown, never rendered
-            figures.escape_figure(self.figure)
-            self._escaped = self.figure
         from plotly.io.json import to_json_plotly
 
-        fig = self.figure.to_plotly_json()
-        spec = to_json_plotly({"data": fig["data"], "layout": fig["layout"],
+        fig = self.figure.to_plotly_json()  # a copy: input text in labels is escaped here (shown, never rendered)
+        spec = to_json_plotly({"data": figures.escape_traces(fig["data"]), "layout": fig["layout"],
                                "config": {"displaylogo": False, "responsive": True,
                                           "toImageButtonOptions": {"filename": self.id}}})
         spec = spec.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

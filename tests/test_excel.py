@@ -79,3 +79,22 @@ def test_plotly_labels_from_input_are_escaped_once_on_the_page():
     assert "&lt;a href=\"https://evil.example\"&gt;Torget&lt;/a&gt;" in labels
     assert "&lt;span style=\"font-size:80px\"&gt;Ån&lt;/span&gt;" in labels
     assert "<a href" not in json.dumps(payload) and "\\u003ca href" not in json.dumps(payload)
+
+
+def test_a_figure_with_a_missing_value_is_escaped_and_serialised():
+    """An area without population has no rate (pandas' NA) beside labels from input: the page still renders (Plotly
+    compares old and new values when a trace is changed in place, and NA cannot be compared: the national bench
+    failed on it), the label is escaped and the missing bar is null."""
+    import json
+    import re
+
+    import plotly.graph_objects as go
+
+    from dashboards.render import Block
+
+    fig = go.Figure(go.Bar(x=["<b>Centrum</b>", "Ån"], y=(36.0, pd.NA)))  # as the area section builds it
+    b = Block(id="brott-omrade", section="s", title="t", description="", table=pd.DataFrame(), figure=fig,
+              source="", period="", status="")
+    spec = json.loads(re.search(r'id="fig-brott-omrade-spec">(.*?)</script>', b.figure_html(), re.S).group(1))
+    assert spec["data"][0]["x"] == ["&lt;b&gt;Centrum&lt;/b&gt;", "Ån"]
+    assert spec["data"][0]["y"] == [36.0, None]
