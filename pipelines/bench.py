@@ -66,7 +66,7 @@ def bench_ingest(rows: int) -> int:
     return 0
 
 
-def bench_pages(site: Path, runs: int = 3) -> int:
+def bench_pages(site: Path, runs: int = 3, only: list[str] | None = None, results: dict | None = None) -> int:
     """Per published page (median of ``runs``): time until the first screen's figures are drawn (figures below
     are drawn as the reader scrolls), time until every figure is drawn at the print address (``?utskrift``, as
     for the PDF), and the page's own payload (its HTML; plotly.min.js is shared by all pages and counted once)."""
@@ -82,8 +82,8 @@ def bench_pages(site: Path, runs: int = 3) -> int:
     if not browser_path:
         print("Chromium saknas: installera Debian-paketet chromium eller ange BROWSER_PATH.", file=sys.stderr)
         return 2
-    urls = sorted(p.name for p in site.glob("*.html")) + sorted(str(p.relative_to(site))
-                                                               for p in site.glob("packs/*/index.html"))
+    urls = only or (sorted(p.name for p in site.glob("*.html")) + sorted(str(p.relative_to(site))
+                                                                     for p in site.glob("packs/*/index.html")))
     if not urls:
         print(f"Inga sidor i {site}. Kör `lagesbild refresh` först.", file=sys.stderr)
         return 2
@@ -114,6 +114,8 @@ def bench_pages(site: Path, runs: int = 3) -> int:
                         figures = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
                         page.close()
                 size = (site / url).stat().st_size / 1000
+                if results is not None:
+                    results[url] = (figures, statistics.median(times["first"]), statistics.median(times["all"]))
                 print(f"{url:<60} {figures:>7} {statistics.median(times['first']):>15.0f} "
                       f"{statistics.median(times['all']):>14.0f} {size:>13.1f}")
             browser.close()

@@ -302,9 +302,20 @@ def bench_refresh(scale: float, municipalities: int, years: int, workdir: Path |
             print("   " + ln.strip())
         for ln in [ln for ln in out.splitlines() if ln.startswith("tid ")]:
             print("   " + ln)
-        print(f"summary: full {full_wall:.1f} s | floor {'-' if ratio is None else f'{full_wall / ratio:.1f} s'} | "
-              f"ratio {'-' if ratio is None else f'{ratio:.2f}'} | peak RSS {full_rss:,.0f} MB | "
-              f"incremental {inc_wall:.1f} s")
+        # the largest municipality page of this run, in headless Chromium (target: every figure drawn <= 1 s)
+        pages = sorted((home / "site").glob("lagesbild-*.html"), key=lambda p: -p.stat().st_size)
+        drawn: dict = {}
+        if pages:
+            from pipelines.bench import bench_pages
+
+            bench_pages(home / "site", runs=3, only=[pages[0].name], results=drawn)
+        figures, first, every = next(iter(drawn.values()), (0, float("nan"), float("nan")))
+        print("summary (targets in brackets): "
+              f"full {full_wall:.1f} s | floor {'-' if ratio is None else f'{full_wall / ratio:.1f} s'} | "
+              f"ratio {'-' if ratio is None else f'{ratio:.2f}'} [<= 1.5] | "
+              f"peak RSS {full_rss:,.0f} MB [<= 2000] | incremental {inc_wall:.1f} s [<= 5] | "
+              f"{figures}-figure page: first screen {first:,.0f} ms, all drawn {every:,.0f} ms [<= 1000] | "
+              "make demo and make test: time them with farm-bench (README, Benchmarks) [<= 15 s, <= 240 s]")
         return 0
     finally:
         if own and not keep:
