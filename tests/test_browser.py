@@ -83,6 +83,12 @@ def test_every_page_loads_without_console_errors_and_draws_every_figure(publishe
             assert not errors, (url, errors)
             assert not failed, (url, failed)
             assert drawn >= expected, url
+            # nothing is wider than the window at 1 280 px: a wide table scrolls inside its block
+            too_wide = page.evaluate("""() => [...document.querySelectorAll('figure.block, .table-wrap, main > *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .map(e => e.id || e.className || e.tagName)""")
+            assert too_wide == [], (url, too_wide)
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
             if url.startswith("lagesbild-") or url.startswith("packs/bra"):
                 assert expected >= 10, url
             page.screenshot(path=str(SHOTS / (url.replace("/", "_") + ".png")), full_page=True)
