@@ -54,6 +54,12 @@ class Home:
         """The coordinator's written analyses: <kommunkod>-<period>.md (e.g. 0486-2026-Q3.md)."""
         return (self.root / "analys") if self.root else PROJECT_ROOT / "data" / "analys"
 
+    @property
+    def dagster(self) -> Path:
+        """The home's own Dagster instance (DAGSTER_HOME): every run, materialization and check result, whether
+        started by ``lagesbild refresh`` or from the UI (``make dagster`` / ``dagster dev`` pointed at it)."""
+        return (self.root / "dagster") if self.root else PROJECT_ROOT / "build" / "dagster"
+
     def ensure(self) -> "Home":
         self.incoming.mkdir(parents=True, exist_ok=True)
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ import logging
 import sys
 import time
 
-from pipelines.home import Home
+from pipelines.home import PROJECT_ROOT, Home
 from pipelines.warehouse import Busy, connect, writer_lock
 
 log = logging.getLogger("lagesbild")
@@ -43,6 +43,19 @@ def phase_timings(instance, run_id: str, total: float) -> list[tuple[str, float]
     return out
 
 
+def dagster_instance(home: Home):
+    """The home's persistent Dagster instance (created with the project's settings on first use)."""
+    import shutil
+
+    import dagster as dg
+
+    home.dagster.mkdir(parents=True, exist_ok=True)
+    config = home.dagster / "dagster.yaml"
+    if not config.exists():
+        shutil.copyfile(PROJECT_ROOT / "pipelines" / "dagster.yaml", config)
+    return dg.DagsterInstance.from_config(str(home.dagster))
+
+
 def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_success: bool = False,
                     timings: bool = False) -> int:
     import dagster as dg
@@ -60,7 +73,7 @@ def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_su
         job_name = "refresh_changed"
         log.info("Nya eller ändrade filer i: %s", ", ".join(changed) or "inga flöden (sidorna uppdateras)")
     job = defs.resolve_job_def(job_name)
-    with dg.DagsterInstance.ephemeral() as instance:
+    with dagster_instance(home) as instance:  # persistent: the UI shows this run and its check results
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, tags=tags or None,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})

@@ -155,6 +155,9 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
     docs = (site / "datadocs.html").read_text(encoding="utf-8")
     anchors = re.findall(r'href="datadocs.html#([^"]+)"', quality)
     assert anchors and all(f'id="{a}"' in docs for a in anchors)
+    # and to its history in the home's Dagster instance (one link per check row)
+    history = re.findall(r'class="history" href="http://localhost:3000/assets/staging/([a-z_]+)\?view=checks"', quality)
+    assert len(history) == len(anchors) and "stg_crime_reports" in history
     assert "Aktualitet per flöde" in quality and "Täckning: anmälda brott per kvartal och område" in quality
     # every table on the page has an Excel download with the same (suppressed) values
     links = re.findall(r'href="(data/[^"]+\.xlsx)"', page)

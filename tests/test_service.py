@@ -170,6 +170,15 @@ def test_a_duplicate_across_files_fails_the_blocking_uniqueness_check_naming_the
     detail = _q(home, "SELECT detail, rows FROM meta.check_results WHERE feed = 'crime_reports' "
                       "AND expectation = 'expect_compound_columns_to_be_unique'")[0]
     assert "2 av" in detail[0] and "5000-K1-26 | 1" in detail[1]
+    # a steward opening the Dagster UI on this home sees both refreshes and the failed check, with its rows
+    instance = dg.DagsterInstance.from_config(str(home / "dagster"))
+    runs = instance.get_runs()  # newest first
+    assert [r.job_name for r in runs] == ["refresh_changed", "refresh"]  # this one, then the fixture's
+    key = dg.AssetCheckKey(dg.AssetKey(["staging", "stg_crime_reports"]), "crime_reports_blocking")
+    record = instance.get_latest_asset_check_evaluation_record(key)
+    assert record.run_id == runs[0].run_id
+    evaluation = record.event.dagster_event.event_specific_data
+    assert evaluation.passed is False and "5000-K1-26 | 1" in str(evaluation.metadata["offending_rows"].value)
 
 
 def test_a_partition_runs_under_the_multiprocess_executor_one_step_per_process(home, tmp_path):

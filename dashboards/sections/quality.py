@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pandas as pd
@@ -10,6 +11,7 @@ from dashboards import figures
 from dashboards.format import fmt_date, fmt_int
 from sources.policy import Policy, load_policy
 from dashboards.data import SiteData, expected_freshness, feed_label
+from sources.expectations import load_suite
 from dashboards.sections.common import area_names, small_count, small_areas
 
 
@@ -91,6 +93,16 @@ def coverage_matrix(data: SiteData, policy: Policy | None = None) -> pd.DataFram
     return shown
 
 
+def check_history_url(feed: str) -> str | None:
+    """Where the Dagster UI shows every run of a feed's checks (the home's persistent instance; ``make dagster``
+    serves it on localhost:3000, another address is set with LAGESBILD_DAGSTER_URL)."""
+    suite = load_suite(feed)
+    if suite is None:
+        return None
+    base = os.environ.get("LAGESBILD_DAGSTER_URL", "http://localhost:3000").rstrip("/")
+    return f"{base}/assets/{suite.table.replace('.', '/')}?view=checks"
+
+
 def quality_context(data: SiteData) -> dict:
     files = data.files.copy()
     rows = []
@@ -104,6 +116,7 @@ def quality_context(data: SiteData) -> dict:
     for r in data.checks.sort_values(["feed", "severity", "expectation"]).itertuples() if not data.checks.empty else []:
         checks.append({"feed": feed_label(r.feed), "expectation": r.expectation, "column": r.column_name,
                        "href": f"datadocs.html#{anchor(r.feed, r.expectation, r.column_name)}",
+                       "history": check_history_url(r.feed),
                        "severity": "blockerande" if r.severity == "error" else "varning", "ok": bool(r.success),
                        "detail": r.detail})
     quarantine = data.quarantine.head(200)
