@@ -109,6 +109,38 @@ def test_each_pack_has_a_pdf_with_pages_and_is_listed_on_the_index(published):
         assert "sha256" in (pack / "index.html").read_text(encoding="utf-8") or pack.name.startswith(("quality", "public"))
 
 
+
+def test_a_pack_pdf_reads_as_a_report(published):
+    """One page break per section (a section's heading opens a page), no page without its number, every figure
+    drawn (the PDF prints the print address), and the source list and footer at the end."""
+    import html
+
+    import pypdf
+
+    site, _ = published
+    pack = next(site.glob("packs/bra-*/"))
+    page_html = (pack / "index.html").read_text(encoding="utf-8")
+    sections = [html.unescape(t) for t in re.findall(r'<section class="pack-section">\s*<h2>(.*?)</h2>', page_html)]
+    figures = page_html.count('class="plotly-graph-div')
+    assert len(sections) >= 5 and figures >= 10
+    # what opens a page: each part's title (its first section follows on the same page), then each later section
+    openers = []
+    for part in re.split(r'<section class="part">', page_html)[1:]:
+        title = re.search(r'<h2 class="part-title">(.*?)</h2>', part).group(1)
+        inner = [html.unescape(t) for t in re.findall(r'<section class="pack-section">\s*<h2>(.*?)</h2>', part)]
+        openers += [html.unescape(title)] + inner[1:]
+    reader = pypdf.PdfReader(next(pack.glob("*.pdf")))
+    texts = [pg.extract_text() for pg in reader.pages]
+    n = len(texts)
+    assert all(f"Sida {i} av {n}" in t for i, t in enumerate(texts, start=1))
+    # the line after the running footer is the first line of the page's content
+    firsts = [" ".join(t.split("Lägesbild – mötespaket", 1)[-1].split())[:40] for t in texts]
+    opened = [s for s in openers if any(f.startswith(" ".join(s.split())[:25]) for f in firsts)]
+    assert opened == openers, set(openers) - set(opened)
+    assert n >= len(openers) >= len(sections)
+    assert "Framtagen med lägesbild" in texts[-1] and "sha256" in "".join(texts[-3:])
+
+
 def test_packs_are_immutable_and_a_new_publication_is_a_new_folder(published, sample_home):
     site, _ = published
     before = {p.name: p.stat().st_mtime_ns for p in site.glob("packs/bra-*/index.html")}
