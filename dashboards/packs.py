@@ -36,6 +36,7 @@ from dashboards.sections.page import municipality_blocks
 from dashboards.sections.quality import quality_context, sources_table
 from sources.policy import Policy
 from sources.quarter import Quarter, QuarterError
+from dashboards.sections.overview import RULE, first_screen
 from dashboards.signals import add_window_test, covered_quarters, municipal_population, page_family
 
 MEETINGS = {"bra": "Lägesbild inför BRÅ", "council": "Strategiska rådet", "quality": "Datakvalitet",
@@ -186,6 +187,8 @@ def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | 
     agreement, plan_blocks = agreement_blocks(data, code, policy, family)
     if agreement is None:
         return None, []
+    agreement["first_screen"] = first_screen(data, code, agreement["id"], family, plan_blocks, area_status,
+                                             link="#omradesstatus")
     follow = next((b for b in plan_blocks if b.id == "uppfoljning"), None)
     behind_ids = latest_behind(data, code, agreement)
     links = data.plan.get("activity_areas", pd.DataFrame(columns=["priority_area_id", "activity_id"]))
@@ -315,6 +318,8 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
     if meeting == "bra":
         family = page_family(data, code, policy)  # every count comparison in the pack, adjusted together
         agreement, plan_blocks = agreement_blocks(data, code, policy, family)
+        if agreement is not None:
+            agreement["first_screen"] = first_screen(data, code, agreement["id"], family, plan_blocks, area_status)
         parts.append(("1. Kartläggning", _sections(municipality_blocks(data, code, policy, family))))
         parts.append(("2. Övrig information: samverkansöverenskommelsen", _sections(plan_blocks)))
         analysis_file = (analysis_dir or Path(site_dir).parent / "analys") / f"{code}-{period}.md"
@@ -343,7 +348,7 @@ def build_pack(data: SiteData, meeting: str, code: str, period: str, site_dir: P
             title=title, parts=parts, analysis=analysis, agreement=agreement, excel=excel,
             published=fmt_date(data.published_at), sources=sources, pack=True,
             plotly_js=f"../../{PLOTLY_JS}" if any(b.figure is not None for b in all_blocks) else None,
-            public=meeting == "public")
+            public=meeting == "public", rule=RULE)
     write_atomic(tmp / "index.html", html)
     meta = {"meeting": meeting, "meeting_title": MEETINGS[meeting], "municipality_code": code, "municipality": name,
             "period": period, "period_label": quarter_label(year, quarter),

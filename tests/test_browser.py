@@ -204,3 +204,40 @@ def test_figures_are_drawn_when_they_come_near_the_screen_and_all_for_print(publ
         printed.goto(f"{base}/{url}?utskrift=1")
         printed.wait_for_function(f"() => {drawn_js} >= {total}", timeout=60000)  # no scrolling
         browser.close()
+
+
+def test_council_and_bra_packs_open_with_a_status_per_priority_area(published, sample_home):
+    """The first screen: one card per priority area of the agreement, with status as symbol and word (not colour
+    alone), the changes behind it, and a link to a section that exists on the page; on the council pack the
+    statuses are those of its status table."""
+    import duckdb
+    from playwright.sync_api import sync_playwright
+
+    site, base = published
+    con = duckdb.connect(str(sample_home / "published" / "warehouse.duckdb"), read_only=True)
+    areas = [r[0] for r in con.execute("SELECT name FROM plan.priority_areas WHERE agreement_id = "
+                                       "'strangnas-2023-2026' ORDER BY ordinal").fetchall()]
+    con.close()
+    looks = {"Uppmärksamma": "▲", "Förbättring": "✓", "Oförändrat": "●"}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        for meeting in ("bra", "council"):
+            url = str(next(site.glob(f"packs/{meeting}-0486-*/index.html")).relative_to(site))
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(f"{base}/{url}")
+            cards = page.evaluate("""() => [...document.querySelectorAll('.first-screen .card')].map(c => ({
+                status: c.querySelector('.status').innerText, area: c.querySelector('.area').innerText,
+                target: !!document.querySelector(c.getAttribute('href')),
+                top: c.getBoundingClientRect().top}))""")
+            assert [c["area"] for c in cards] == areas, meeting
+            for c in cards:
+                symbol, word = c["status"].split(" ", 1)
+                assert looks[word] == symbol and c["target"], (meeting, c)
+            assert cards[0]["top"] < 900  # it is the first screen
+            first_part = page.evaluate("document.querySelector('.part').getBoundingClientRect().top")
+            assert first_part > max(c["top"] for c in cards)
+            if meeting == "council":
+                table = page.evaluate("""() => [...document.querySelectorAll('#omradesstatus tbody tr')]
+                    .map(r => [...r.querySelectorAll('td')].map(td => td.innerText))""")
+                assert [(r[0], r[1]) for r in table] == [(c["area"], c["status"].split(" ", 1)[1]) for c in cards]
+        browser.close()
