@@ -136,6 +136,21 @@ def _gaps(data: SiteData, code: str, key_now: int, last_crime: int | None) -> st
             feed = FEED_NAMES.get(kind, kind)
             lines.append(f"- {feed[:1].upper() + feed[1:]} saknar "
                          f"{', '.join(Quarter.from_seq(k).label for k in lacking)}.")
+    year = Quarter.from_seq(key_now).year
+    rates = data.marts.get("rates_by_year", pd.DataFrame())
+    if not rates.empty:
+        rates = rates[(rates.municipality_code == code) & (rates.area_code == "") & rates.year.between(year - 1, year)]
+        for y, basis in sorted({(int(y), str(b)) for y, b in zip(rates.year, rates.population_basis)}):
+            if basis.startswith("senast kända"):
+                lines.append(f"- Befolkning {y} saknas: talen per invånare bygger på {basis} och är inte slutliga.")
+            elif basis.startswith("folkmängd 31 dec"):
+                lines.append(f"- Befolkning {y}: nämnaren är {basis}, inte medelfolkmängden (talen per invånare "
+                             "är preliminära).")
+    pop = data.marts.get("population_by_year", pd.DataFrame())
+    if not pop.empty and "carried_forward" in pop:
+        carried = pop[(pop.municipality_code == code) & pop.carried_forward.fillna(False).astype(bool)]
+        for y in sorted({int(v) for v in carried.year if year - 1 <= int(v) <= year}):
+            lines.append(f"- Befolkningen för {y} är framskriven (varje område har samma siffra som året innan).")
     if last_crime is not None and last_crime >= key_now:
         lines.append(f"- Anmälda brott för {Quarter.from_seq(key_now).label} är preliminära (polisens export efter "
                      "inskrivningsdatum; de kan kompletteras).")

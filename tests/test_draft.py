@@ -68,6 +68,11 @@ def test_the_draft_states_only_figures_the_marts_hold_with_their_periods(home):
                 if mart:
                     assert con.execute(f"SELECT count(*) FROM marts.{mart} WHERE municipality_code = '0486' "
                                        "AND year = ? AND quarter = ?", [int(y), int(q)]).fetchall()[0][0] == 0
+        # a population caveat names a year whose rates rest on that basis
+        for y, basis in re.findall(r"^- Befolkning (\d{4})(?: saknas)?: (?:talen per invånare bygger på|nämnaren är) "
+                                   r"(.+?)(?:,| och)", gaps, re.M):
+            assert con.execute("SELECT count(*) FROM marts.rates_by_year WHERE municipality_code = '0486' "
+                               "AND year = ? AND population_basis = ?", [int(y), basis]).fetchall()[0][0] > 0
     finally:
         con.close()
 
@@ -87,3 +92,35 @@ def test_the_draft_never_overwrites_an_analysis_without_force_and_the_pack_shows
     assert run_cli("--home", str(home), "publish", "--meeting", "bra", "--period", PERIOD, "--no-pdf") == 0
     page = next((home / "site" / "packs").glob("bra-0486-2026-Q3-*/index.html")).read_text(encoding="utf-8")
     assert "Skadegörelsen ökar kring resecentrum." in page and "Dataluckor" in page
+
+
+def test_data_gaps_name_missing_quarters_and_population_caveats():
+    """Hand-made marts: EST lacks one quarter, 2025's population is carried forward and its rates rest on the last
+    known population; 2024 is complete. The gaps say exactly that, and nothing about 2024."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from dashboards.draft import _gaps
+
+    now = 2026 * 4 + 2                                  # kv. 3 2026
+    quarters = list(range(now - 7, now + 1))            # kv. 4 2024 .. kv. 3 2026
+    full = pd.DataFrame({"municipality_code": "0486", "quarter_seq": quarters})
+    est = full[full.quarter_seq != 2025 * 4 + 1]       # no EST rows for kv. 2 2025
+    marts = {
+        "crime_by_quarter": full, "est_by_quarter": est, "concern_by_quarter": full,
+        # the activity log covers its first to its last logged quarter
+        "indicators_by_quarter": pd.DataFrame({"municipality_code": "0486", "kind": "activity",
+                                               "quarter_seq": [quarters[0], now]}),
+        "rates_by_year": pd.DataFrame({"municipality_code": "0486", "area_code": "", "year": [2024, 2025],
+                                       "population_basis": ["medelfolkmängd", "senast kända folkmängd (2024)"]}),
+        "population_by_year": pd.DataFrame({"municipality_code": "0486", "year": [2024, 2025],
+                                            "carried_forward": [False, True]}),
+    }
+    text = _gaps(SimpleNamespace(marts=marts), "0486", now, last_crime=now - 1)
+    gap_lines = [line for line in text.splitlines() if line.startswith("- ")]
+    assert gap_lines == [
+        "- EST-rapporterna saknar kv. 2 2025.",
+        "- Befolkning 2025 saknas: talen per invånare bygger på senast kända folkmängd (2024) och är inte slutliga.",
+        "- Befolkningen för 2025 är framskriven (varje område har samma siffra som året innan).",
+    ]  # and no "preliminära" line: the newest police quarter (kv. 2 2026) is before the period
