@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipelines.home import ENV_VAR, Home
 from pipelines.jobs import run_job, run_job_locked
-from pipelines.warehouse import Busy, connect, read_connection, writer_lock
+from pipelines.warehouse import Busy, connect, read_connection, read_published, writer_lock
 from pipelines.cli_plan import cmd_draft, cmd_plan_show, cmd_plan_validate
 
 log = logging.getLogger("lagesbild")
@@ -203,9 +203,7 @@ def cmd_publish(args, home: Home) -> int:
     from dashboards.packs import PackError, build_pack
     from sources.policy import load_policy
     from dashboards.site import build_site
-    from dashboards.data import WarehouseNotReady, load_site_data
-
-    import duckdb
+    from dashboards.data import WarehouseNotReady
 
     from pipelines.publication import read_manifest
 
@@ -218,17 +216,11 @@ def cmd_publish(args, home: Home) -> int:
         # then, so the pack, the index and the quality page all show the same, newest state
         with writer_lock(home, wait=True):  # a refresh carries the published pages (and packs) forward
             clean_unfinished_packs(home.site)
-            if not home.snapshot.exists():
-                print("Det finns inget publicerat lager ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
-                return 2
-            con = duckdb.connect(str(home.snapshot), read_only=True)  # the published state
             try:
-                data = load_site_data(con)
+                data = read_published(home)  # the published state
             except WarehouseNotReady as exc:
                 print(str(exc), file=sys.stderr)
                 return 2
-            finally:
-                con.close()
             code = (args.municipality or (next(iter(data.municipalities)) if len(data.municipalities) == 1
                                           else "")).zfill(4)
             if not args.municipality and len(data.municipalities) > 1:

@@ -13,10 +13,9 @@ log = logging.getLogger("lagesbild")
 
 def cmd_draft(args, home: Home) -> int:
     """Draft per municipality into <home>/analys/<code>-<period>.md, where the packs read the analysis."""
-    import duckdb
-
-    from dashboards.data import WarehouseNotReady, load_site_data
+    from dashboards.data import WarehouseNotReady
     from dashboards.draft import write_drafts
+    from pipelines.warehouse import read_published
     from sources.policy import load_policy
     from sources.quarter import Quarter, QuarterError
 
@@ -25,17 +24,11 @@ def cmd_draft(args, home: Home) -> int:
     except QuarterError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    if not home.snapshot.exists():
-        print("Det finns inget publicerat lager ännu. Kör `lagesbild refresh` först.", file=sys.stderr)
-        return 2
-    con = duckdb.connect(str(home.snapshot), read_only=True)  # the published state, never waits for a refresh
     try:
-        data = load_site_data(con)
+        data = read_published(home)
     except WarehouseNotReady as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    finally:
-        con.close()
     codes = [args.municipality.zfill(4)] if args.municipality else None
     results = write_drafts(data, period, home.analysis, load_policy(), codes, force=args.force)
     for path, written in results:

@@ -64,3 +64,19 @@ def writer_lock(home: Home, wait: bool = False):
         yield
     finally:
         os.close(fd)  # closing releases the lock, also when the process is killed
+
+
+def read_published(home: Home):
+    """The site's data from the published snapshot (the state after the last complete refresh; never waits for a
+    refresh). Raises ``WarehouseNotReady`` with a coordinator's message when there is none yet."""
+    import duckdb
+
+    from dashboards.data import WarehouseNotReady, load_site_data
+
+    if not home.snapshot.exists():
+        raise WarehouseNotReady("Det finns inget publicerat lager ännu. Kör `lagesbild refresh` först.")
+    con = duckdb.connect(str(home.snapshot), read_only=True)
+    try:
+        return load_site_data(con)
+    finally:
+        con.close()
