@@ -16,16 +16,12 @@ import pandas as pd
 
 from dashboards.data import SiteData
 from dashboards.packs import until_period
-from dashboards.sections.common import fmt_indicator
+from dashboards.sections.common import fmt_indicator, quarter_span
 from dashboards.signals import FEED_NAMES, agreement_in_force, crime_last_key, feed_coverage, page_family
 from sources.policy import Policy
 from sources.quarter import Quarter
 
 ASSESSMENT = "_Samordnarens bedömning: vad betyder det här lokalt, och vad vet ni som inte syns i siffrorna?_"
-
-
-def _span(key_end: int, quarters: int) -> str:
-    return f"{Quarter.from_seq(key_end - quarters + 1).label} – {Quarter.from_seq(key_end).label}"
 
 
 def draft_text(data: SiteData, code: str, period: Quarter, policy: Policy, today: date | None = None) -> str:
@@ -66,11 +62,11 @@ def draft_text(data: SiteData, code: str, period: Quarter, policy: Policy, today
                 missing.append(f"- {ind.label}: {sig.text()}")
             elif sig.signal:
                 if ind.kind == "concern":  # sensitive: no counts outside the page's disclosure control
-                    found.append(f"- {ind.label}: {sig.text(percent=False)} ({_span(key_now, 4)} mot "
-                                 f"{_span(key_now - 4, 4)}; antalen visas i mötespaketets tabell).")
+                    found.append(f"- {ind.label}: {sig.text(percent=False)} ({quarter_span(key_now, 4)} mot "
+                                 f"{quarter_span(key_now - 4, 4)}; antalen visas i mötespaketets tabell).")
                 else:
-                    found.append(f"- {ind.label}: {fmt_indicator(ind.kind, sig.now, policy)} ({_span(key_now, 4)}) "
-                                 f"mot {fmt_indicator(ind.kind, sig.before, policy)} ({_span(key_now - 4, 4)}): "
+                    found.append(f"- {ind.label}: {fmt_indicator(ind.kind, sig.now, policy)} ({quarter_span(key_now, 4)}) "
+                                 f"mot {fmt_indicator(ind.kind, sig.before, policy)} ({quarter_span(key_now - 4, 4)}): "
                                  f"{sig.text()}.")
         lines += found or ["Ingen indikator visar en förändring som klarar statistikreglerna."]
         if missing:
