@@ -266,6 +266,9 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
         return IngestResult(path=str(path), sha256=sha, feed=first[2], profile=None, status="already_loaded",
                             message=msg)
     cands = _candidates(feed, profile)
+    sql = _sql_plan(con, path, feed, profile, cands)
+    if sql is not None:
+        return _ingest_sql(con, path, sha, feed, *sql)
     chunks = iter_file(path, header_matcher=_header_matcher(cands) if cands else None)
     try:
         table = next(iter(chunks))
@@ -283,20 +286,63 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
     except FileRejected as exc:
         return _reject(con, path, sha, feed, exc)
 
+    def load(now: datetime, totals: dict) -> set[str]:
+        replaced: set[str] = set()
+        n_chunks = 0
+        for part in _chain_first(table, chunks):
+            if n_chunks and contract.aggregate_only:
+                _check_aggregate_only(path, part, contract)
+            n_chunks += 1
+            replaced |= _load_chunk(con, path, sha, part, contract, prof, mapping, now, totals)
+        if n_chunks > 1 and contract.natural_key:
+            totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
+        return replaced
+
+    return _load_file(con, path, sha, feed, contract, prof, mapping, table.format, dict(table.info), load)
+
+
+def _sql_plan(con, path: Path, feed: str | None, profile: str | None, cands):
+    """(scan, contract, profile, mapping) when the file goes through the DuckDB path (``sources/sqlingest.py``)
+    and DuckDB has read it into a temp table; None for the pandas path."""
+    from sources import sqlingest
+
+    if not cands or not sqlingest.wanted(path):
+        return None
+    scan = sqlingest.prescan(path, _header_matcher(cands))
+    if scan is None:
+        return None
+    try:
+        contract, prof, mapping = _resolve_profile(path, scan.head, feed, profile)
+    except FileRejected:
+        return None  # the pandas path words the rejection
+    if not sqlingest.supports(contract, prof) or sqlingest.read(con, path, scan) is None:
+        return None
+    return scan, contract, prof, mapping
+
+
+def _ingest_sql(con, path: Path, sha: str, feed: str | None, scan, contract: Contract, prof: Profile,
+                mapping: dict) -> IngestResult:
+    from sources import sqlingest
+
+    def load(now: datetime, totals: dict) -> set[str]:
+        fault_point("ingest:read")
+        return sqlingest.load(con, path, sha, scan, contract, prof, mapping, now, totals, display_name(path))
+
+    try:
+        return _load_file(con, path, sha, feed, contract, prof, mapping, "csv", {**scan.info, "reader": "duckdb"}, load)
+    finally:
+        sqlingest.drop(con)
+
+
+def _load_file(con, path: Path, sha: str, feed: str | None, contract: Contract, prof: Profile, mapping: dict,
+               fmt: str, info: dict, load: Callable[[datetime, dict], set[str]]) -> IngestResult:
+    """The file's transaction: its rows (``load``), its partitions, its load number and its manifest entry."""
     now = _now()
     feed_name = contract.feed
     totals = {"read": 0, "loaded": 0, "quarantined": 0, "masked": 0}
-    replaced: set[str] = set()
     try:
         with transaction(con):
-            n_chunks = 0
-            for part in _chain_first(table, chunks):
-                if n_chunks and contract.aggregate_only:
-                    _check_aggregate_only(path, part, contract)
-                n_chunks += 1
-                replaced |= _load_chunk(con, path, sha, part, contract, prof, mapping, now, totals)
-            if n_chunks > 1 and contract.natural_key:
-                totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
+            replaced = load(now, totals)
             record_pending_partitions(con, contract, sha, now)
             # a load sequence number: a refresh can tell exactly which feeds got rows since the last complete one
             run(con, "INSERT INTO meta.loads SELECT coalesce(max(seq), 0) + 1, ?, ?, ? FROM meta.loads",
@@ -312,11 +358,10 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
             if replaced:
                 message += (" " if message else "") + f"Ersatte rader från {len(replaced)} tidigare fil(er)."
             fault_point("ingest:inserted")
-            info = dict(table.info)
             info["mapping"] = mapping
             run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
             run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
-                [sha, str(path), display_name(path), feed_name, prof.name, table.format, now, totals["read"],
+                [sha, str(path), display_name(path), feed_name, prof.name, fmt, now, totals["read"],
                  totals["loaded"], totals["quarantined"], totals["masked"], message,
                  json.dumps(info, ensure_ascii=False)])
     except FileRejected as exc:  # a problem found further down a large file: nothing of it stayed
