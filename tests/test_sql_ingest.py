@@ -40,10 +40,10 @@ EST = ["Händelse-id,Tidpunkt,Kommunkod,Områdeskod,Plats,Latitud,Longitud,Kateg
        "E6,2024-03-07 10:00,0486,,Torget,69.5,24.6,Skadegörelse,Klotter,Kommunen,,ny"]
 
 
-def _write(folder: Path, name: str, lines: list[str], bom: bool = False) -> Path:
+def _write(folder: Path, name: str, lines: list[str], bom: bool = False, newline: str = "\n") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + ("\n".join(lines) + "\n").encode("utf-8"))
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + (newline.join(lines) + newline).encode("utf-8"))
     return path
 
 
@@ -78,13 +78,16 @@ def _readers(con) -> list[str | None]:
             for (i,) in con.execute("SELECT info FROM meta.files ORDER BY file_name").fetchall()]
 
 
-@pytest.fixture
-def inputs(tmp_path) -> list[tuple[Path, str]]:
-    d = tmp_path / "in"
+@pytest.fixture(params=["\n", "\r\n"], ids=["lf", "crlf"])
+def inputs(tmp_path, request) -> list[tuple[Path, str]]:
+    d, nl = tmp_path / "in", request.param
     revised = [CRIME[0], "5000-K1;1;1212;2024-03-02;2024-03-01;0486;0486-01;5"]   # replaces 0486 × 2024-03
-    return [(_write(d, "a_brott.csv", CRIME, bom=True), "crime_reports"), (_write(d, "b_est.csv", EST), "est_events"),
-            (_write(d, "c_brott_ny.csv", revised), "crime_reports"),
-            (_write(d, "d_est_ny.csv", [EST[0], EST[1].replace("Klotter,Granskad", "Klotter,Ny")]), "est_events")]
+    est_new = [EST[0], EST[1].replace("Klotter,Granskad", "Klotter,Ny"),          # E1 again, status changed
+               'E7,2024-03-08 10:00,0486,,"Torget, norra",59.1,17.1,Skadegörelse,Klotter,,"ett ""citat"", ; tecken",']
+    return [(_write(d, "a_brott.csv", CRIME, bom=True, newline=nl), "crime_reports"),
+            (_write(d, "b_est.csv", EST, newline=nl), "est_events"),
+            (_write(d, "c_brott_ny.csv", revised, newline=nl), "crime_reports"),
+            (_write(d, "d_est_ny.csv", est_new, newline=nl), "est_events")]
 
 
 def test_both_paths_give_identical_rows_reasons_and_counts(tmp_path, inputs, monkeypatch):
@@ -172,3 +175,17 @@ def test_auto_takes_large_files_only(tmp_path, monkeypatch):
     assert sqlingest.wanted(small)
     monkeypatch.setenv(sqlingest.ENGINE_ENV, "pandas")
     assert not sqlingest.wanted(small)
+
+
+def test_not_future_bound_on_both_paths(tmp_path, monkeypatch):
+    from datetime import date, timedelta
+
+    today, tomorrow = date.today().isoformat(), (date.today() + timedelta(days=1)).isoformat()
+    lines = [CRIME[0], f"5000-K1;1;1212;{today};{today};0486;;1", f"5000-K2;1;1212;{tomorrow};{today};0486;;1"]
+    files = [(_write(tmp_path / "in", "brott.csv", lines), "crime_reports")]
+    sql_con = _load(tmp_path, "sql", files, monkeypatch)
+    assert _readers(sql_con) == ["duckdb"]
+    assert sql_con.execute("SELECT _row FROM raw.crime_reports").fetchall() == [(2,)]          # today: loaded
+    assert sql_con.execute("SELECT row_number, reason FROM meta.quarantine").fetchall() == [
+        (3, f"datumet ligger efter dagens datum ({today})")]                                    # tomorrow: not
+    assert _state(sql_con) == _state(_load(tmp_path, "pandas", files, monkeypatch))
