@@ -1,7 +1,7 @@
 """The warehouse's bookkeeping: every table of the ``meta`` schema, and the two ways code changes the warehouse.
 
 * :data:`META_DDL` / :func:`ensure_meta` — all ``meta`` tables (files, loads, quarantine, revisions, pending
-  partitions, check results and batches, model state, code state). No other module creates a ``meta`` table.
+  partitions, check results, batches and state, model state, code state). No other module creates a ``meta`` table.
 * :func:`transaction` — ``with transaction(con):`` commits when the block ends and rolls back on any exception
   (the exception propagates). Every multi-statement change of the warehouse goes through it.
 * :func:`registered` — ``with registered(con, "_name", frame):`` makes a pandas frame readable by SQL for the
@@ -55,6 +55,11 @@ META_DDL = [
         files VARCHAR NOT NULL, expectation VARCHAR NOT NULL, column_name VARCHAR NOT NULL, success BOOLEAN NOT NULL,
         unexpected_count BIGINT NOT NULL, element_count BIGINT NOT NULL, examples VARCHAR NOT NULL,
         rows VARCHAR NOT NULL, checked_at TIMESTAMP NOT NULL)""",
+    # per uniqueness expectation: the files it was last checked on and what it found (pipelines/checks/uniqueness.py)
+    """CREATE TABLE IF NOT EXISTS meta.check_state (
+        feed VARCHAR NOT NULL, severity VARCHAR NOT NULL, expectation VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
+        files VARCHAR NOT NULL, unexpected_count BIGINT NOT NULL, element_count BIGINT NOT NULL, groups VARCHAR NOT NULL,
+        checked_at TIMESTAMP NOT NULL)""",
     # per partitioned model: the SQL version it was built from and the pending-partition id it has caught up to
     """CREATE TABLE IF NOT EXISTS meta.model_state (
         model VARCHAR PRIMARY KEY, code_version VARCHAR NOT NULL, pending_done BIGINT NOT NULL,

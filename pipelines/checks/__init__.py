@@ -16,6 +16,7 @@ import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
 from sources.faults import fault_point
+from pipelines.checks import uniqueness
 from pipelines.checks.suites import CUSTOM, MAX_EXAMPLES, Outcome, lookup_sql, run_suite
 from sources.expectations import Suite, load_suite
 from sources.taxonomy import allowed_values
@@ -67,8 +68,11 @@ def _batches(files: list[tuple[str, int]]) -> list[list[tuple[str, int]]]:
     return out
 
 
-def _table_level(con, suite: Suite, specs: list[dict]) -> list[Outcome]:
-    """Expectations about the whole table, in DuckDB SQL (they cannot be summed over batches)."""
+def _table_level(con, suite: Suite, specs: list[dict], files: list[tuple[str, int]] | None = None,
+                 states: list | None = None) -> list[Outcome]:
+    """Expectations about the whole table, in DuckDB SQL (they cannot be summed over batches). Uniqueness is checked
+    incrementally when ``files`` (the table's files and rows) is given (``pipelines/checks/uniqueness.py``); the
+    state to store is appended to ``states``."""
     target = ".".join(f'"{p}"' for p in suite.table.split("."))
     total = int(con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0])
     out = []
@@ -81,18 +85,13 @@ def _table_level(con, suite: Suite, specs: list[dict]) -> list[Outcome]:
             out.append(Outcome(t, "(tabell)", severity, ok, 0 if ok else 1, total,
                                [] if ok else [f"{total} rader"]))
         elif t in ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"):
-            cols = spec.get("column_list") or [spec["column"]]
-            key = ", ".join(f'"{c}"' for c in cols)
             # rows with an empty key column are checked too (NULL groups with NULL): only a row whose whole key is
             # empty is left out (there is nothing to compare)
-            notnull = "NOT (" + " AND ".join(f'"{c}" IS NULL' for c in cols) + ")"
-            # one pass over the table: the duplicated keys (few) are kept, then counted and listed
-            groups = con.execute(f"SELECT {key}, count(*) AS n FROM {target} WHERE {notnull} GROUP BY ALL "
-                                 "HAVING count(*) > 1").fetchall()
-            groups.sort(key=lambda g: (-g[-1], [str(v) for v in g[:-1]]))
-            dups = groups[:MAX_EXAMPLES]
-            n_dup = sum(int(g[-1]) for g in groups)
-            elements = int(con.execute(f"SELECT count(*) FROM {target} WHERE {notnull}").fetchall()[0][0])
+            cols = spec.get("column_list") or [spec["column"]]
+            n_dup, elements, dups, _, state = uniqueness.check(con, target, cols, suite.feed, severity, t, files,
+                                                              MAX_EXAMPLES)
+            if state is not None and states is not None:
+                states.append(state)
             keys = [" | ".join(str(v) for v in d[:-1]) for d in dups]
             out.append(Outcome(t, ",".join(cols), severity, n_dup == 0, n_dup, elements, keys, keys))
         else:  # custom expectations on monthly aggregates (pipelines/checks/suites.py)
@@ -152,8 +151,11 @@ def evaluate(con, suite: Suite, severity: str) -> list[Outcome]:
             new_rows += [[suite.feed, severity, version, batch_id, names, o.expectation, o.column, o.success,
                           o.unexpected_count, o.element_count, json.dumps(o.examples, ensure_ascii=False),
                           json.dumps(o.rows, ensure_ascii=False), now] for o in outcomes]
-    table_outcomes = _table_level(con, sub, [e for e in sub.expectations if e["type"] in TABLE_LEVEL])
+    states: list = []
+    table_outcomes = _table_level(con, sub, [e for e in sub.expectations if e["type"] in TABLE_LEVEL],
+                                  files if by_file else None, states)
     with transaction(con):
+        uniqueness.save(con, suite.feed, severity, states)
         run(con, "DELETE FROM meta.check_batches WHERE feed = ? AND severity = ? AND (version <> ? OR batch NOT IN "
                  "(SELECT unnest(?::VARCHAR[])))", [suite.feed, severity, version, sorted(valid)])
         if new_rows:
