@@ -176,8 +176,9 @@ def write_increment(incoming: Path, code: str, year: int, quarter: int, rows: in
     crime_codes, code_w = _crime_code_weights(np.random.default_rng(20261123))
     cats = [(r["category"], r["subcategory"]) for r in read_reference("est_categories")]
     munis = np.full(rows, code)
-    crime = _crime_frame(rng, munis, year, (quarter, quarter), rows, 900_000_000, crime_codes, code_w)
-    est = _est_frame(rng, np.full(max(1, rows // 5), code), year, (quarter, quarter), max(1, rows // 5), 900_000_000, cats)
+    first_id = 900_000_000 + (year * 4 + quarter) * 1_000_000  # ids of another quarter's increment never collide
+    crime = _crime_frame(rng, munis, year, (quarter, quarter), rows, first_id, crime_codes, code_w)
+    est = _est_frame(rng, np.full(max(1, rows // 5), code), year, (quarter, quarter), max(1, rows // 5), first_id, cats)
     paths = [incoming / "crime_reports" / f"brott_{code}_{year}_Q{quarter}.csv",
              incoming / "est_events" / f"est_{code}_{year}_Q{quarter}.csv"]
     _write(paths[0], crime)
