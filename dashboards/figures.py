@@ -259,3 +259,65 @@ def escape_traces(traces: list[dict]) -> list[dict]:
             if trace.get(attr) is not None:
                 trace[attr] = _escape_values(trace[attr])
     return traces
+
+
+def make_peer_band_figure(df: pd.DataFrame, own_name: str, title: str) -> go.Figure:
+    """Small multiples, one per indicator (``variable``): the peer group's middle 50 % (``q25``–``q75``) as a band,
+    its median dashed, and the municipality's own rate (``own``) as a line, per year."""
+    from plotly.subplots import make_subplots
+
+    variables = list(dict.fromkeys(df["variable"]))
+    cols = 2 if len(variables) > 1 else 1
+    rows = (len(variables) + cols - 1) // cols
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[plotly_text(v) for v in variables],
+                        vertical_spacing=0.12 if rows > 1 else 0.1, horizontal_spacing=0.1)
+    for i, variable in enumerate(variables):
+        part = df[df["variable"] == variable].sort_values("year")
+        x = part["year"].astype(str).tolist()
+        r, c = i // cols + 1, i % cols + 1
+        first = i == 0
+        fig.add_scatter(x=x, y=part["q75"], mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False,
+                        legendgroup="band", row=r, col=c)
+        fig.add_scatter(x=x, y=part["q25"], mode="lines", line=dict(width=0), fill="tonexty",
+                        fillcolor="rgba(153,153,153,0.35)", name="mittersta 50 % av jämförelsekommunerna",
+                        legendgroup="band", showlegend=first, row=r, col=c,
+                        customdata=part[["q75", "n"]].to_numpy(),
+                        hovertemplate="%{x}: %{y:,.0f}–%{customdata[0]:,.0f} (%{customdata[1]} kommuner)<extra></extra>")
+        fig.add_scatter(x=x, y=part["median"], mode="lines", line=dict(color="#444", dash="dash"), name="median",
+                        legendgroup="median", showlegend=first, row=r, col=c,
+                        hovertemplate="%{x}: median %{y:,.0f}<extra></extra>")
+        fig.add_scatter(x=x, y=part["own"], mode="lines+markers", line=dict(color=PALETTE[0], width=3),
+                        name=plotly_text(own_name), legendgroup="own", showlegend=first, row=r, col=c,
+                        hovertemplate="%{x}: %{y:,.0f}<extra>" + plotly_text(own_name) + "</extra>")
+        fig.update_xaxes(type="category", row=r, col=c)
+        fig.update_yaxes(rangemode="tozero", tickformat=",.0f", row=r, col=c)
+    fig.update_layout(yaxis_title="Per 100 000 invånare", legend=dict(y=-0.08 if rows > 2 else -0.2))
+    return apply(fig, title, height=260 * rows + 120)
+
+
+def make_ranked_bars_figure(df: pd.DataFrame, value: str, title: str, x_title: str,
+                            references: dict[str, float] | None = None) -> go.Figure:
+    """Horizontal bars, one per municipality (``name``), largest on top; reference values (county, country) as
+    vertical dotted lines."""
+    part = df.sort_values(value, ascending=True)
+    fig = go.Figure(go.Bar(x=part[value], y=[plotly_text(n) for n in part["name"]], orientation="h",
+                           marker_color=PALETTE[0], hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
+    for i, (label, v) in enumerate((references or {}).items()):
+        if pd.notna(v):
+            fig.add_vline(x=float(v), line=dict(color=PALETTE[5 + i % 2], dash="dot"),
+                          annotation_text=plotly_text(label), annotation_position="top")
+    fig.update_layout(xaxis_title=x_title, yaxis=dict(type="category"), xaxis=dict(tickformat=",.0f"))
+    return apply(fig, title, height=max(300, 28 * len(part) + 140))
+
+
+def make_interval_dots_figure(df: pd.DataFrame, title: str, x_title: str) -> go.Figure:
+    """One dot per municipality (``name``, ``share``) with its interval (``low``–``high``), sorted by share."""
+    part = df.sort_values("share", ascending=True)
+    fig = go.Figure(go.Scatter(
+        x=part["share"], y=[plotly_text(n) for n in part["name"]], mode="markers", marker=dict(color=PALETTE[0], size=9),
+        error_x=dict(type="data", symmetric=False, array=(part["high"] - part["share"]).tolist(),
+                     arrayminus=(part["share"] - part["low"]).tolist(), thickness=1.5, width=4),
+        customdata=part[["low", "high"]].to_numpy(),
+        hovertemplate="%{y}: %{x:,.0f} % (95 % KI %{customdata[0]:,.0f}–%{customdata[1]:,.0f})<extra></extra>"))
+    fig.update_layout(xaxis_title=x_title, yaxis=dict(type="category"), xaxis=dict(rangemode="tozero"))
+    return apply(fig, title, height=max(300, 28 * len(part) + 140))

@@ -52,6 +52,8 @@ class Block:
     facts: list = field(default_factory=list)
     # redraws the figure when the disclosure control hid more cells: called with {(row label, column label)}
     redraw: Callable | None = None
+    # the table can be sorted by clicking a column heading (pages that include the sorting script)
+    sortable: bool = False
 
     def figure_html(self) -> str:
         """The figure as a placeholder of its height plus its JSON; the page's loader (base.html) draws it when it

@@ -60,6 +60,11 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy, only: set[str] | N
         totals[page["code"]] = page_total
     pages.sort(key=lambda p: p["code"])
 
+    counties = _county_pages(data, out_dir, policy, published, sources, {p["code"] for p in pages})
+    for page in counties:
+        result.pages[page["href"]] = out_dir / page["href"]
+        result.figures[page["href"]] = page.pop("figure_ids")
+
     quality = quality_context(data)
     write_atomic(out_dir / "datakvalitet.html", env.get_template("quality.html").render(
         title="Datakvalitet", published=published, plotly_js=None, **quality))
@@ -70,12 +75,43 @@ def build_site(data: SiteData, out_dir: Path, policy: Policy, only: set[str] | N
     result.pages["datadocs.html"] = out_dir / "datadocs.html"
     result.figures["datadocs.html"] = []
     write_atomic(result.index, env.get_template("index.html").render(
-        title="Lägesbild – publicerade sidor", pages=pages, published=published, plotly_js=None,
+        title="Lägesbild – publicerade sidor", pages=pages, counties=counties, published=published, plotly_js=None,
         failed_checks=quality["failed_errors"], rejected=quality["rejected"], packs=list_packs(out_dir)))
     doc = {**(manifest or {}), "published_at": data.published_at.isoformat(),
-           "pages": {p["href"]: p for p in pages}, "totals": {c: totals[c] for c in sorted(totals)}}
+           "pages": {p["href"]: p for p in pages}, "counties": {p["href"]: p for p in counties}, "totals": {c: totals[c] for c in sorted(totals)}}
     write_atomic(out_dir / "publicering.json", json.dumps(doc, ensure_ascii=False, indent=1))
     return result
+
+
+def _county_pages(data: SiteData, out_dir: Path, policy: Policy, published: str, sources: list[dict],
+                  municipality_pages: set[str]) -> list[dict]:
+    """One page per county with at least two municipalities in Brå's indicators (dashboards/sections/peers.py)."""
+    from dashboards.sections.peers import county_blocks, county_names, counties_to_publish, county_table
+
+    env = jinja_env()
+    out = []
+    for county in counties_to_publish(data):
+        blocks = county_blocks(data, county, policy)
+        if not blocks:
+            continue
+        name = county_names().get(county, county)
+        file_name = f"lan-{county}.html"
+        protect_blocks(blocks, policy, file_name)
+        excel = {b.id: f"data/lan-{county}-{b.id}.xlsx" for b in blocks}
+        write_block_excel(blocks, out_dir / "data", policy, prefix=f"lan-{county}-")
+        sections: dict[str, list[Block]] = {}
+        for b in blocks:
+            sections.setdefault(b.section, []).append(b)
+        members = county_table(data, county, policy)
+        links = [{"name": n, "href": f"lagesbild-{c}.html" if c in municipality_pages else None}
+                 for c, n in sorted(zip(members.code, members.name), key=lambda x: x[1])]
+        write_atomic(out_dir / file_name, env.get_template("county.html").render(
+            title=f"Länsöversikt: {name}", county_name=name, sections=sections, municipalities=links,
+            published=published, excel=excel, sources=sources, plotly_js=PLOTLY_JS))
+        out.append({"href": file_name, "title": f"Länsöversikt: {name}", "code": county,
+                    "figures": sum(1 for b in blocks if b.figure is not None),
+                    "figure_ids": [f"fig-{b.id}" for b in blocks if b.figure is not None]})
+    return out
 
 
 PARALLEL_MIN_PAGES = 8  # below this, starting worker processes costs more than it saves

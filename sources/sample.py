@@ -429,32 +429,6 @@ def write_activity_log(out: Path, last: date) -> list[Path]:
     return paths
 
 
-def write_bra_indicators(out: Path, first_year: int, last: date) -> list[Path]:
-    """Brå-style municipal indicators (long format) for Strängnäs, Södermanlands län and the whole country."""
-    rng = _rng(6, 0)
-    geos = [("Strängnäs", 8600.0, 39000, 0.22, 900), ("Södermanlands län", 10100.0, 300000, 0.24, 2400),
-            ("Hela landet", 14300.0, 10500000, 0.26, 74000)]
-    rows = []
-    for year in range(first_year - 4, last.year):  # Brå's indicators end with the last complete year
-        for name, rate, pop, unsafe, n in geos:
-            r = rate * (1 + rng.normal(0, 0.02)) * (0.995 ** (year - first_year))
-            rows.append([name, "Antal", year, "Totalt antal anmälda brott", round(r * pop / 100000), "Anmälda brott"])
-            rows.append([name, "Antal per 100 000 inv", year, "Totalt antal anmälda brott", round(r), "Anmälda brott"])
-            share = unsafe + rng.normal(0, 0.01)
-            half = 1.96 * (share * (1 - share) / n) ** 0.5 * 1.2
-            item = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
-            defin = ("Andel (%) i befolkningen (16–84 år) som känner sig ganska/mycket otrygga samt de som avstår från "
-                     "att gå ut på grund av otrygghet.")
-            ntu = "Nationella trygghetsundersökningen (NTU)"
-            rows.append([name, defin, year, item, round(share * 100, 1), ntu])
-            rows.append([name, "KI (95 %) undre gräns", year, item, round((share - half) * 100, 1), ntu])
-            rows.append([name, "KI (95 %) övre gräns", year, item, round((share + half) * 100, 1), ntu])
-            rows.append([name, "", year, "Antal svarande i NTU.", n, ntu])
-    p = out / "bra_indicators" / "bra_kommunindikatorer_strangnas.csv"
-    _write_csv(p, ["geografi", "enhet", "ar", "variabel", "varde", "kalla"], rows, ",", "utf-8")
-    return [p]
-
-
 ANALYSIS = """# Analys inför BRÅ, kvartal 3 2026
 
 **Sammanfattning.** Skadegörelsen har ökat tydligt under det senaste året, främst i Strängnäs tätort och kring
@@ -482,6 +456,12 @@ def write_analysis(home_analysis: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(ANALYSIS, encoding="utf-8")
     return path
+
+
+def write_bra_indicators(out: Path, first_year: int, last: date) -> list[Path]:
+    from sources.sample_bra import write_bra_indicators as write
+
+    return write(out, first_year, last, _rng, _write_csv)
 
 
 def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: float = 1.0) -> dict[str, list[Path]]:

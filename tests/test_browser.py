@@ -241,3 +241,39 @@ def test_council_and_bra_packs_open_with_a_status_per_priority_area(published, s
                     .map(r => [...r.querySelectorAll('td')].map(td => td.innerText))""")
                 assert [(r[0], r[1]) for r in table] == [(c["area"], c["status"].split(" ", 1)[1]) for c in cards]
         browser.close()
+
+
+def test_the_county_page_lists_every_municipality_and_its_table_sorts(published):
+    """The demo's county page (Södermanlands län, from the sample's Brå indicators): every municipality of the
+    county is named, those with a page are linked, and a click on a column heading sorts the overview table."""
+    from playwright.sync_api import sync_playwright
+
+    site, base = published
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/lan-04.html")
+        names = page.eval_on_selector_all("nav.toc a, nav.toc span.meta", "els => els.map(e => e.textContent)")
+        assert len(names) == 9  # Södermanland's nine municipalities
+        assert page.eval_on_selector_all("nav.toc a", "els => els.map(e => e.getAttribute('href'))") == [
+            "lagesbild-0486.html"]
+
+        def column(i: int) -> list[float]:
+            cells = page.eval_on_selector_all(f"#lan-oversikt tbody tr td:nth-child({i + 1})",
+                                              "els => els.map(e => e.textContent)")
+            return [float(c.replace("\u00a0", "").replace(" ", "")) for c in cells]
+
+        before = column(1)
+        page.click("#lan-oversikt thead th:nth-child(2) button.sort")
+        assert column(1) == sorted(before)
+        assert page.get_attribute("#lan-oversikt thead th:nth-child(2)", "aria-sort") == "ascending"
+        page.click("#lan-oversikt thead th:nth-child(2) button.sort")
+        assert column(1) == sorted(before, reverse=True)
+        page.click("#lan-oversikt thead th:nth-child(1) button.sort")   # names in Swedish order
+        first = page.eval_on_selector_all("#lan-oversikt tbody tr td:first-child", "els => els.map(e => e.textContent)")
+        assert first[0] == "Eskilstuna" and first[-1] == "Vingåker"
+        assert not errors
+        page.screenshot(path=str(SHOTS / "lan-04_sorted.png"), full_page=True)
+        browser.close()

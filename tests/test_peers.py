@@ -1,0 +1,147 @@
+"""Peers and the county: the peer band on a municipality page and the county page, from Brå's indicators.
+
+Expected values are worked out by hand (hand-made marts) or straight from the real Dalarna file with the csv
+module (never through the code under test)."""
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from dashboards.data import SiteData
+from dashboards.sections import peers as P
+from sources.peers import PeerGroup, Peers
+from sources.policy import load_policy
+from tests.conftest import REAL, requires_shared
+
+HEADLINE = "Totalt antal anmälda brott"
+NTU_ITEM = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
+
+
+def _site(rows, ntu=None, municipalities=None) -> SiteData:
+    """A SiteData holding only the two Brå marts (every other field empty)."""
+    bra = pd.DataFrame(rows, columns=["geography_code", "geography_name", "year", "variable", "crimes", "per_100k"])
+    bra["geography_level"] = ["kommun" if len(c) == 4 else "riket" if c == "00" else "län" for c in bra.geography_code]
+    ntu_df = pd.DataFrame(ntu or [], columns=["geography_code", "year", "variable", "share_percent", "ci_low_percent",
+                                              "ci_high_percent"])
+    return SiteData(marts={"bra_crime_by_year": bra, "ntu_by_year": ntu_df}, files=pd.DataFrame(),
+                    checks=pd.DataFrame(), quarantine=pd.DataFrame(), municipalities=municipalities or {}, suites=[],
+                    survey_labels={}, concern_reason_labels={}, published_at=datetime(2026, 11, 27))
+
+
+PEERS = Peers(indicators=(HEADLINE,), ntu_item=NTU_ITEM, min_members=5,
+              groups=(PeerGroup("Grupp A", ("0481", "0482", "0483", "0484", "0486")),))
+
+
+def test_band_is_the_quartiles_of_the_members_and_needs_enough_of_them():
+    # Södermanland 2024: five members with rates 100, 200, 300, 400, 1000 -> q25 200, median 300, q75 400
+    # (linear interpolation: positions 1, 2, 3 of 0..4); 2023: only four members -> no band
+    rates = [("0481", "A", 2024, HEADLINE, 1, 100.0), ("0482", "B", 2024, HEADLINE, 1, 200.0),
+             ("0483", "C", 2024, HEADLINE, 1, 300.0), ("0484", "D", 2024, HEADLINE, 1, 400.0),
+             ("0486", "E", 2024, HEADLINE, 1, 1000.0), ("0180", "Stockholm", 2024, HEADLINE, 1, 99999.0),
+             ("0481", "A", 2023, HEADLINE, 1, 100.0), ("0482", "B", 2023, HEADLINE, 1, 200.0),
+             ("0483", "C", 2023, HEADLINE, 1, 300.0), ("0484", "D", 2023, HEADLINE, 1, 400.0)]
+    data = _site(rates)
+    b = P.band(data.marts["bra_crime_by_year"], P.county_members("04"), HEADLINE, 5).set_index("year")
+    assert (b.loc[2024, "n"], b.loc[2024, "q25"], b.loc[2024, "median"], b.loc[2024, "q75"]) == (5, 200, 300, 400)
+    assert b.loc[2023, "n"] == 4 and np.isnan(b.loc[2023, "median"])   # 4 < 5: no band, and not a band of 4
+    # the same four with min_members 4: median of 100..400 = 250
+    assert P.band(data.marts["bra_crime_by_year"], P.county_members("04"), HEADLINE, 4).set_index("year").loc[
+        2023, "median"] == 250
+    blocks = P.peer_blocks(data, "0486", load_policy(), PEERS)
+    assert [b.title for b in blocks] == ["E jämfört med kommunerna i Södermanlands län", "E jämfört med Grupp A"]
+    table = blocks[0].table.set_index("År")
+    assert table.loc["2024", "Median"] == "300" and table.loc["2024", "Mittersta 50 %"] == "200–400"
+    assert table.loc["2023", "Median"] == "saknas" and table.loc["2023", "E"] == "saknas"  # E has no 2023 value
+    assert "tolkning" in blocks[1].description and "tolkning" not in blocks[0].description
+
+
+def test_county_table_signals_are_adjusted_together_and_missing_years_say_so():
+    policy = load_policy()
+    rows = []
+    # 0481: 100 -> 300 crimes at the same rate base (population 10 000): a clear increase even with φ = 2
+    rows += [("0481", "A", 2023, HEADLINE, 100, 1000.0), ("0481", "A", 2024, HEADLINE, 300, 3000.0)]
+    # 0482: 1 000 -> 1 010: no change
+    rows += [("0482", "B", 2023, HEADLINE, 1000, 5000.0), ("0482", "B", 2024, HEADLINE, 1010, 5050.0)]
+    # 0483: only 2024
+    rows += [("0483", "C", 2024, HEADLINE, 50, 2500.0)]
+    t = P.county_table(_site(rows, [("0482", 2024, NTU_ITEM, 28.0, 23.0, 32.0)]), "04", policy, PEERS)
+    t = t.set_index("code")
+    assert t.loc["0481", "signal"].label == "tydlig förändring" and t.loc["0481", "signal"].direction == "ökning"
+    assert t.loc["0482", "signal"].label == "ingen säker förändring"
+    assert t.loc["0483", "signal"].text() == "saknas (2023 saknas)"
+    # two tests adjusted together: BH with m = 2 gives the larger p-value unchanged, the smaller at most doubled
+    p1, p2 = t.loc["0481", "signal"].p, t.loc["0482", "signal"].p
+    assert t.loc["0482", "signal"].p_adjusted == pytest.approx(max(p2, min(p1 * 2, p2)))
+    assert t.loc["0482", "ntu_share"] == 28.0 and pd.isna(t.loc["0481", "ntu_share"])
+
+
+@pytest.fixture(scope="module")
+def dalarna(tmp_path_factory):
+    requires_shared()
+    from pipelines.models import run_all
+    from sources.agreements import load_folder
+    from sources.agreements.warehouse import load_plan_tables
+    from sources.ingest import ensure_schema, ingest_paths
+    from sources.taxonomy import load_reference_tables
+
+    con = duckdb.connect(str(tmp_path_factory.mktemp("dalarna") / "w.duckdb"))
+    ensure_schema(con)
+    load_reference_tables(con)
+    load_plan_tables(con, load_folder())
+    folder = REAL / "region-dalarna-brott"
+    ingest_paths(con, [folder / "bra_kommunindikatorer_dalarna.csv", folder / "brott_polisen_borlange_2022-2025.csv",
+                       folder / "bef_deso_dalarna_2022-2025.csv"])
+    run_all(con)
+    yield con
+    con.close()
+
+
+def _by_hand(variable: str, unit: str, year: int) -> dict[str, float]:
+    """geografi -> varde straight from Brå's file."""
+    with (REAL / "region-dalarna-brott" / "bra_kommunindikatorer_dalarna.csv").open(encoding="utf-8") as fh:
+        return {r["geografi"]: float(r["varde"]) for r in csv.DictReader(fh)
+                if r["variabel"] == variable and r["enhet"] == unit and r["ar"] == str(year) and r["varde"]}
+
+
+def test_dalarna_county_page_from_the_real_files(dalarna, tmp_path):
+    from dashboards.data import load_site_data
+    from dashboards.site import build_site
+
+    data = load_site_data(dalarna)
+    assert P.counties_to_publish(data) == ["20"]
+    site = build_site(data, tmp_path / "site", load_policy())
+    page = (tmp_path / "site" / "lan-20.html").read_text(encoding="utf-8")
+    assert "lan-20.html" in site.pages and "Länsöversikt: Dalarnas län" in page
+    rates = _by_hand(HEADLINE, "Antal per 100 000 inv", 2024)
+    municipalities = {k: v for k, v in rates.items() if k not in ("Dalarnas län", "Hela landet")}
+    assert len(municipalities) == 15 and rates["Borlänge"] == 12454.0 and rates["Dalarnas län"] == 8750.0
+    t = P.county_table(data, "20", load_policy())
+    assert int(t.year.iloc[0]) == 2024 and len(t) == 15
+    assert dict(zip(t.name, t.per_100k)) == municipalities
+    assert "12\u00a0454" in page and "Borlänge" in page
+    assert 'href="lagesbild-2081.html"' in page     # Borlänge has a page (its police export is loaded)
+    assert 'href="lagesbild-2084.html"' not in page  # Avesta has none: named, not linked
+    # NTU: the latest year in Brå's file (2025; the crime rates end with 2024), share and limits as Brå gives them
+    with (REAL / "region-dalarna-brott" / "bra_kommunindikatorer_dalarna.csv").open(encoding="utf-8") as fh:
+        ntu = {r["enhet"]: r["varde"] for r in csv.DictReader(fh)
+               if r["geografi"] == "Borlänge" and r["ar"] == "2025" and r["variabel"] == NTU_ITEM}
+    share, low, high = (round(float(ntu[k])) for k in
+                        [k for k in ntu if not k.startswith("KI")] + ["KI (95 %) undre gräns", "KI (95 %) övre gräns"])
+    assert (share, low, high) == (33, 29, 38)
+    assert f"{share}\u00a0% ({low}–{high}), 2025" in page
+    # the peer band on Borlänge's page: the quartiles of the 15 municipalities' 2024 rates, computed here
+    values = sorted(municipalities.values())
+    q25, med, q75 = np.percentile(values, [25, 50, 75])
+    [county_block] = [b for b in P.peer_blocks(data, "2081", load_policy()) if "Dalarnas län" in b.title]
+    row = county_block.table[(county_block.table["Indikator"] == HEADLINE) & (county_block.table["År"] == "2024")]
+    from dashboards.format import fmt_number
+    assert row["Median"].item() == fmt_number(med, 0) and row["Borlänge"].item() == "12\u00a0454"
+    assert row["Mittersta 50 %"].item() == f"{fmt_number(q25, 0)}–{fmt_number(q75, 0)}"
+    assert row["Antal kommuner"].item() == "15"
+    borlange = (tmp_path / "site" / "lagesbild-2081.html").read_text(encoding="utf-8")
+    assert "Borlänge jämfört med kommunerna i Dalarnas län" in borlange
