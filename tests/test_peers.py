@@ -58,6 +58,16 @@ def test_band_is_the_quartiles_of_the_members_and_needs_enough_of_them():
     assert table.loc["2024", "Median"] == "300" and table.loc["2024", "Mittersta 50 %"] == "200–400"
     assert table.loc["2023", "Median"] == "saknas" and table.loc["2023", "E"] == "saknas"  # E has no 2023 value
     assert "tolkning" in blocks[1].description and "tolkning" not in blocks[0].description
+    # the figure is built without Plotly's validation: it must still pass it, in the page's theme (Swedish numbers)
+    import plotly.graph_objects as go
+
+    checked = go.Figure(blocks[0].figure.to_plotly_json())
+    assert checked.layout.template.layout.separators == ", " and checked.layout.height == 380
+    assert [t.name for t in checked.data] == ["mittersta 50 % av jämförelsekommunerna", "median", "E"]
+    # 2023 is on the axis without a median (4 < 5 members) and without E's own value (a gap, never 0)
+    assert list(checked.data[0].x) == ["2024", "2024"] and list(checked.data[0].y) == [400.0, 200.0]  # the band
+    assert list(checked.data[1].x) == ["2023", "2024"] and np.isnan(checked.data[1].y[0]) and checked.data[1].y[1] == 300
+    assert np.isnan(checked.data[2].y[0]) and checked.data[2].y[1] == 1000
 
 
 def test_county_table_signals_are_adjusted_together_and_missing_years_say_so():
@@ -145,3 +155,8 @@ def test_dalarna_county_page_from_the_real_files(dalarna, tmp_path):
     assert row["Antal kommuner"].item() == "15"
     borlange = (tmp_path / "site" / "lagesbild-2081.html").read_text(encoding="utf-8")
     assert "Borlänge jämfört med kommunerna i Dalarnas län" in borlange
+
+
+def test_swedish_genitive_of_municipality_names():
+    assert P.genitive("Borlänge") == "Borlänges" and P.genitive("Strängnäs") == "Strängnäs"
+    assert P.genitive("Eskilstuna") == "Eskilstunas"

@@ -5,6 +5,7 @@ indicators (``marts.bra_crime_by_year``, ``marts.ntu_by_year``); the groups and 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -21,12 +22,21 @@ from sources.taxonomy import read_reference
 MISSING = "saknas"
 
 
+@lru_cache(maxsize=1)
+def _counties() -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    names, members = {}, {}
+    for r in read_reference("municipalities"):
+        names[r["county_code"]] = r["county_name"]
+        members.setdefault(r["county_code"], []).append(r["municipality_code"])
+    return names, {k: tuple(v) for k, v in members.items()}
+
+
 def county_names() -> dict[str, str]:
-    return {r["county_code"]: r["county_name"] for r in read_reference("municipalities")}
+    return dict(_counties()[0])
 
 
 def county_members(county: str) -> tuple[str, ...]:
-    return tuple(r["municipality_code"] for r in read_reference("municipalities") if r["county_code"] == county)
+    return _counties()[1].get(county, ())
 
 
 def _rates(data: SiteData) -> pd.DataFrame:
@@ -36,18 +46,25 @@ def _rates(data: SiteData) -> pd.DataFrame:
     return bra[bra.geography_level == "kommun"]
 
 
-def band(rates: pd.DataFrame, members: tuple[str, ...], variable: str, min_members: int) -> pd.DataFrame:
-    """Per year: how many members have a rate (n), and with at least ``min_members`` the quartiles of their rates
-    per 100 000 (linear interpolation between order statistics, numpy's default) — else NaN, never a band of too
-    few."""
-    part = rates[rates.geography_code.isin(members) & (rates.variable == variable) & rates.per_100k.notna()]
-    out = []
-    for year, g in part.groupby("year"):
-        values = g.per_100k.astype(float).to_numpy()
-        enough = len(values) >= min_members
-        q25, med, q75 = np.percentile(values, [25, 50, 75]) if enough else (np.nan, np.nan, np.nan)
-        out.append({"year": int(year), "n": len(values), "q25": q25, "median": med, "q75": q75})
-    return pd.DataFrame(out, columns=["year", "n", "q25", "median", "q75"])
+def band(rates: pd.DataFrame, members: tuple[str, ...], variable: str | None, min_members: int) -> pd.DataFrame:
+    """Per year (and per indicator when ``variable`` is None): how many members have a rate (n), and with at least
+    ``min_members`` the quartiles of their rates per 100 000 (linear interpolation between order statistics,
+    numpy's default) — else NaN, never a band of too few."""
+    part = rates[rates.geography_code.isin(members) & rates.per_100k.notna()]
+    if variable is not None:
+        part = part[part.variable == variable]
+    keys = ["year"] if variable is not None else ["variable", "year"]
+    columns = keys + ["n", "q25", "median", "q75"]
+    if part.empty:
+        return pd.DataFrame(columns=columns)
+    values = part.assign(per_100k=part.per_100k.astype(float)).groupby(keys).per_100k
+    out = values.quantile([0.25, 0.5, 0.75]).unstack()
+    out.columns = ["q25", "median", "q75"]
+    out["n"] = values.size()
+    out.loc[out["n"] < min_members, ["q25", "median", "q75"]] = np.nan
+    out = out.reset_index()
+    out["year"] = out["year"].astype(int)
+    return out[columns]
 
 
 @dataclass
@@ -55,6 +72,11 @@ class Group:
     name: str
     members: tuple[str, ...]
     kind: str          # "län" or "konfigurerad"
+
+
+def genitive(name: str) -> str:
+    """Swedish genitive: Borlänges, but Strängnäs (a name ending in s, x or z takes no extra s)."""
+    return name if name[-1:].lower() in ("s", "x", "z") else name + "s"
 
 
 def groups_for(code: str, peers: Peers) -> list[Group]:
@@ -74,19 +96,17 @@ def peer_blocks(data: SiteData, code: str, policy: Policy, peers: Peers | None =
     name = data.municipalities.get(code) or str(rates.loc[rates.geography_code == code, "geography_name"].iloc[0])
     blocks = []
     for i, group in enumerate(groups_for(code, peers)):
-        frames = []
-        for variable in peers.indicators:
-            b = band(rates, group.members, variable, peers.min_members)
-            own = rates[(rates.geography_code == code) & (rates.variable == variable)][["year", "per_100k"]]
-            b = b.merge(own.rename(columns={"per_100k": "own"}).astype({"year": int}), on="year", how="outer")
-            if b.empty or b["median"].isna().all():
-                continue
-            frames.append(b.assign(variable=variable))
-        if not frames:
+        b = band(rates, group.members, None, peers.min_members)
+        b = b[b.variable.isin(peers.indicators)]
+        own = rates[(rates.geography_code == code) & rates.variable.isin(peers.indicators)]
+        own = own[["variable", "year", "per_100k"]].rename(columns={"per_100k": "own"}).astype({"year": int})
+        df = b.merge(own, on=["variable", "year"], how="outer")
+        with_band = set(df.variable[df["median"].notna()])
+        df = df[df.variable.isin(with_band)]
+        if df.empty:
             continue
-        df = pd.concat(frames, ignore_index=True).sort_values(["variable", "year"], kind="stable")
-        df["variable"] = pd.Categorical(df["variable"], categories=[v for v in peers.indicators if v in set(df.variable)])
-        df = df.sort_values(["variable", "year"]).assign(variable=lambda d: d.variable.astype(str))
+        order = {v: i for i, v in enumerate(peers.indicators)}
+        df = df.assign(_o=df.variable.map(order)).sort_values(["_o", "year"]).drop(columns="_o").reset_index(drop=True)
         first, last = int(df.year.min()), int(df.year.max())
         few = sorted(int(y) for y, n in zip(df.year, df.n) if pd.notna(n) and n < peers.min_members)
         table = pd.DataFrame({
@@ -101,8 +121,8 @@ def peer_blocks(data: SiteData, code: str, policy: Policy, peers: Peers | None =
         blocks.append(Block(
             id=f"jamforelse-grupp-{i + 1}", section="Jämförelse med andra kommuner",
             title=f"{name} jämfört med {group.name}",
-            description=(f"Anmälda brott per 100 000 invånare enligt Brås indikatorer: {name}s egen linje, medianen "
-                         f"(streckad) och det grå bandet där den mittersta hälften av {group.name} ligger (från "
+            description=(f"Anmälda brott per 100 000 invånare enligt Brås indikatorer: {genitive(name)} egen linje, "
+                         f"medianen (streckad) och det grå bandet där den mittersta hälften av {group.name} ligger (från "
                          "första till tredje kvartilen; kommunen själv ingår). Ett år med färre än "
                          f"{peers.min_members} kommuner med uppgift får inget band"
                          + (f" ({', '.join(map(str, few))})" if few else "") + ". Brå räknar brott i den kommun "

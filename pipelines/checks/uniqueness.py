@@ -4,7 +4,8 @@ A full check groups every row by its key (15 M rows at national scale: seconds).
 files, the duplicates can change only for keys the new files carry: those keys are counted over the table (a
 semi-join; the table's other keys are not grouped) and the stored totals are updated:
 
-    duplicated rows = before − Σ old count of touched keys that were duplicated + Σ new count of touched keys now duplicated
+    duplicated rows = before − Σ old count of touched keys that were duplicated
+                             + Σ new count of touched keys now duplicated
 
 A file removed or changed (a revision) since the stored state, or no stored state, means a full check. The state
 (``meta.check_state``) is written in the same transaction as the check's result.
