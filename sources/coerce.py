@@ -21,6 +21,11 @@ TRUE_WORDS = {"1", "ja", "j", "true", "sant", "yes", "y", "x"}
 FALSE_WORDS = {"0", "nej", "n", "false", "falskt", "no"}
 
 
+class ConservationError(RuntimeError):
+    """Rows read != rows loaded + rows quarantined: a bug, never a data problem; the file is rolled back (raised by
+    both ingest paths, sources/ingest.py and sources/sqlingest.py)."""
+
+
 @dataclass
 class Coerced:
     rows: pd.DataFrame          # typed rows that passed, with "_row" (row number in the file)

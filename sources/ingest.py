@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import duckdb
 import pandas as pd
 
-from sources.coerce import coerce
+from sources.coerce import ConservationError, coerce  # noqa: F401 (ConservationError: raised here, tested by name)
 from sources.contract import Contract, Profile, all_feeds, load_contract, load_profiles
 from sources.faults import fault_point
 from sources.privacy import _CANDIDATE, find_personnummer, mask_text, screen_frame
@@ -39,10 +39,6 @@ IDENTIFYING_HEADER = re.compile(
     r"löpnummer|lopnummer|löpnr|\belev|\bdnr\b|diarienummer|diarienr|identitet|samordningsnummer)", re.IGNORECASE)
 
 Progress = Callable[[str], None]
-
-
-class ConservationError(RuntimeError):
-    """Rows read != rows loaded + rows quarantined: a bug, never a data problem; the file is rolled back."""
 
 
 def display_name(path: Path) -> str:

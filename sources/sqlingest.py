@@ -434,7 +434,7 @@ def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profil
         loaded = int(scalar(con, f"SELECT count(*) FROM raw.{q(contract.feed)} WHERE _sha256 = ?", [sha]))
     drop(con)
     if rows_read != loaded + bad_rows:
-        from sources.ingest import ConservationError
+        from sources.coerce import ConservationError
 
         raise ConservationError(f"{file_name}: {rows_read} rader lästes men {loaded} lästes in och {bad_rows} lades "
                                 "i karantän. Inget av filen har sparats; rapportera felet till den som förvaltar "
