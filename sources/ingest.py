@@ -98,6 +98,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         contract = load_contract(feed)
         run(con, raw_table_ddl(contract))
         run(con, history_table_ddl(contract))
+        # a column a contract gained since the warehouse was made: added, empty for the rows already loaded
+        for schema in ("raw", "history"):
+            for c in contract.columns:
+                run(con, f"ALTER TABLE {schema}.{q(feed)} ADD COLUMN IF NOT EXISTS {q(c.name)} {c.duckdb_type}")
 
 
 def sha256_of(path: Path) -> str:

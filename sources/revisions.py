@@ -57,7 +57,9 @@ def replace_earlier_rows(con, contract: Contract, rows: pd.DataFrame, sha: str, 
     if not removed:
         return set()
     # the replaced rows move to history.<feed>: which file gave which figures stays on record
-    run_with_frame(con, f"INSERT INTO history.{feed} SELECT *, ?, ? FROM raw.{feed} WHERE {where}",
+    # by name: a column added to the contract later sits after _replaced_at in an older warehouse's history table
+    run_with_frame(con, f"INSERT INTO history.{feed} BY NAME SELECT *, ?::VARCHAR AS _replaced_by, "
+                        f"?::TIMESTAMP AS _replaced_at FROM raw.{feed} WHERE {where}",
                    scopes, [sha, now, sha])
     run_with_frame(con, f"DELETE FROM raw.{feed} WHERE {where}", scopes, [sha])
     run_many(con, "INSERT INTO meta.revisions VALUES (?, ?, ?, ?, ?, ?)",

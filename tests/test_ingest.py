@@ -288,3 +288,23 @@ def test_parquet_export(tmp_path, warehouse):
     r = ingest_file(warehouse, path, feed="population")
     assert (r.status, r.rows_loaded) == ("loaded", 2)
     assert warehouse.execute("SELECT sum(population) FROM raw.population").fetchall() == [(6100,)]
+
+
+def test_a_column_a_contract_gained_is_added_to_an_older_warehouse_and_revisions_move_rows_by_name(tmp_path, warehouse):
+    """A warehouse made before crime_reports had area_name: ensure_schema adds the column (empty for old rows), and
+    a later revision moves the old rows to history by column name (history's new column sits after _replaced_at)."""
+    ensure_schema(warehouse)
+    assert ingest_file(warehouse, crime_csv(tmp_path, rows=CRIME_ROWS[:1], name="old.csv"),
+                       feed="crime_reports").status == "loaded"
+    for schema in ("raw", "history"):  # as the older code made them
+        warehouse.execute(f"ALTER TABLE {schema}.crime_reports DROP COLUMN area_name")
+    ensure_schema(warehouse)  # the next run, with the new contract
+    cols = [c[0] for c in warehouse.execute("DESCRIBE history.crime_reports").fetchall()]
+    assert cols[-3:] == ["_replaced_by", "_replaced_at", "area_name"]
+    assert warehouse.execute("SELECT area_name, crime_count FROM raw.crime_reports").fetchall() == [(None, 1)]
+    rows = ["5000-K1-24;1;1212;2024-03-02;2024-03-01;0486;0486-01;3"]      # same scope (0486, 2024-03): replaces
+    new = ingest_file(warehouse, crime_csv(tmp_path, rows=rows, name="new.csv"), feed="crime_reports")
+    assert new.status == "loaded" and new.replaced
+    moved = warehouse.execute("SELECT report_id, crime_count, area_code, area_name, _replaced_by "
+                              "FROM history.crime_reports").fetchall()
+    assert moved == [("5000-K1-24", 1, "0486-01", None, new.sha256)]

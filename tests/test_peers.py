@@ -105,7 +105,7 @@ def dalarna(tmp_path_factory):
     load_plan_tables(con, load_folder())
     folder = REAL / "region-dalarna-brott"
     ingest_paths(con, [folder / "bra_kommunindikatorer_dalarna.csv", folder / "brott_polisen_borlange_2022-2025.csv",
-                       folder / "bef_deso_dalarna_2022-2025.csv"])
+                       folder / "bef_deso_dalarna_2022-2025.csv", folder / "deso_2025_dalarna.geojson"])
     run_all(con)
     yield con
     con.close()
@@ -160,3 +160,40 @@ def test_dalarna_county_page_from_the_real_files(dalarna, tmp_path):
 def test_swedish_genitive_of_municipality_names():
     assert P.genitive("Borlänge") == "Borlänges" and P.genitive("Strängnäs") == "Strängnäs"
     assert P.genitive("Eskilstuna") == "Eskilstunas"
+
+
+def test_borlange_regso_are_rolled_up_and_named_from_the_export(dalarna):
+    """DeSO rows roll up to RegSO by SCB's key; the top RegSO of 2024 is shown by name, its code beside it."""
+    import json
+
+    from dashboards.data import load_site_data
+    from dashboards.sections.regso import regso_blocks
+
+    folder = REAL / "region-dalarna-brott"
+    key = {f["properties"]["desokod"]: f["properties"]["regsokod"]
+           for f in json.loads((folder / "deso_2025_dalarna.geojson").read_text(encoding="utf-8"))["features"]}
+    # by hand, from the export: crimes per RegSO in 2024 (every code; the page leaves out the few non-crime codes,
+    # which the known answer below does not depend on: the top RegSO leads by ~700)
+    totals: dict[str, int] = {}
+    stems: dict[str, dict[str, int]] = {}
+    with (folder / "brott_polisen_borlange_2022-2025.csv").open(encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            if r["Inskr år"] == "2024":
+                rc = key[r["desokod"]]
+                totals[rc] = totals.get(rc, 0) + int(r["antal_brott"])
+                stem = r["regsonamn"].rsplit(" ", 1)[0] if r["regsonamn"].rsplit(" ", 1)[-1].isdigit() else r["regsonamn"]
+                stems.setdefault(rc, {}).setdefault(stem, 0)
+                stems[rc][stem] += 1
+    top = max(totals, key=totals.get)
+    top_name = max(stems[top], key=stems[top].get)
+    assert (top, top_name) == ("2081R005", "Kupolen-Norra Backa-Hagalund-Ringen")
+    [block] = regso_blocks(load_site_data(dalarna, {"2081"}), "2081", load_policy())
+    assert block.title == "Anmälda brott per RegSO 2025"   # the latest complete year; 2024 is a column
+    table = block.table.set_index("Kod")
+    in_2024 = {c: int(v.replace("\u00a0", "")) for c, v in table["2024"].items() if v not in ("saknas", "<5")}
+    assert max(in_2024, key=in_2024.get) == top and table.loc[top, "RegSO"] == top_name
+    assert not any(n.startswith("2081R") or n.startswith("2081C") for n in block.table.RegSO)  # names, not codes
+    # Tjärna Ängar (RegSO of DeSO 2081C1140) is named as SOURCE.md names it
+    assert table.loc[key["2081C1140"], "RegSO"] == "Tjärna Ängar"
+    assert "(RegSO %{customdata[0]})" in block.figure.data[0].hovertemplate
+    assert [c[0] for c in block.figure.data[0].customdata][-1] == top   # the top bar carries its code on hover

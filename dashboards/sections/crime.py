@@ -33,6 +33,12 @@ def _bra_status(data: SiteData, code: str, years: list[int]) -> str:
     return "Brås officiella statistik: " + ", ".join(parts) + " (enligt Brås fil)."
 
 
+def _deso_placed(data: SiteData, code: str) -> bool:
+    """Whether the municipality's crimes are placed by DeSO rolled up to RegSO (a RegSO block is on the page)."""
+    regso = data.marts.get("crime_by_regso_year", pd.DataFrame())
+    return not regso.empty and bool((regso.municipality_code == code).any())
+
+
 def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy,
                  family: SignalFamily | None = None) -> list[Block]:
     crime = data.marts["crime_by_quarter"]
@@ -121,16 +127,20 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
                                 if a != "" and pd.notna(r) and whole.get(y) and r > 3 * whole[y]})
         blocks.append(Block(
             id="brott-omrade", section="Anmälda brott", title="Anmälda brott per kommundel och år, antal och per 100 000 invånare",
-            description=("Diagrammet visar antal brott per kommundel (brottsplatsen); antal per 100 000 invånare står i "
-                         "tabellen och när man pekar på en stapel. Talen per invånare räknas på de boende "
+            description=(("Tabellen visar antal brott per DeSO (brottsplatsen) med DeSO-namnet ur exporten; diagrammet "
+                          "per RegSO står nedan. " if _deso_placed(data, code) else
+                          "Diagrammet visar antal brott per kommundel (brottsplatsen); antal per 100 000 invånare står "
+                          "i tabellen och när man pekar på en stapel. ") + "Talen per invånare räknas på de boende "
                          "(medelfolkmängd under året, som Brå räknar): i områden med få boende och många besökare, "
                          "som centrum och köpcentrum, blir de mycket höga utan att de boende är mer utsatta"
                          + (f" ({', '.join(few_residents)} har mer än tre gånger kommunens tal)" if few_residents else "")
                          + f". Kommundelar med färre än {fmt_int(policy.small_area_population)} invånare redovisas "
                          "också som treårsmedelvärde, eftersom enskilda år varierar mycket. Brott som inte kan "
                          "platsbestämmas ingår bara i hela kommunen. Bara hela år redovisas." + breaks_text(breaks_by_year)),
-            figure=figures.make_area_year_figure(rates, "count", "Anmälda brott per kommundel och år",
-                                                 "Antal anmälda brott", rate="rate"),
+            # DeSO-placed crimes (dozens of areas): the per-RegSO chart is the picture; the DeSO figures stay in the
+            # table
+            figure=None if _deso_placed(data, code) else figures.make_area_year_figure(
+                rates, "count", "Anmälda brott per kommundel och år", "Antal anmälda brott", rate="rate"),
             table=pd.DataFrame({"Område": tab.area_name, "År": tab.year.astype(str),
                                 "Antal brott": [policy.suppressed_label if h else fmt_int(v)
                                                 for v, h in zip(tab["count"], tab._hidden)],

@@ -10,6 +10,7 @@ renamed as (
         area_name,
         municipality_code,
         coalesce(area_type, 'kommundel') as area_type,
+        nullif(parent_code, '') as parent_code,
         lat,
         lon,
         _sha256 as source_sha256

@@ -13,6 +13,7 @@ renamed as (
         offence_date,
         municipality_code,
         nullif(area_code, '') as area_code,
+        nullif(area_name, '') as area_name,
         crime_count,
         _sha256 as source_sha256,
         _row as source_row
