@@ -82,3 +82,36 @@ def centroid(geometry: dict) -> tuple[float, float] | None:
     if abs(total) < 1e-12:
         return None
     return sx / total, sy / total
+
+
+MAX_RING_POINTS = 400  # points kept per ring for the pages' maps (every k-th point; the ring stays closed)
+
+
+def outline(geometry: dict, projected: bool = False) -> str:
+    """The outer rings of a Polygon or MultiPolygon in WGS 84 as compact JSON ``[[[lon, lat], ...], ...]``, rounded
+    to 4 decimals (≈ 10 m) and thinned to at most MAX_RING_POINTS points per ring: enough to draw an area on a
+    municipality map offline, small enough to ship in the page. Empty for other geometries."""
+    import json
+
+    kind = (geometry or {}).get("type")
+    coords = (geometry or {}).get("coordinates")
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else None
+    if not coords or polygons is None:
+        return ""
+    rings = []
+    for poly in polygons:
+        if not poly:
+            continue
+        ring = [(float(p[0]), float(p[1])) for p in poly[0]]
+        if projected:
+            ring = [(lo, la) for la, lo in (sweref99tm_to_wgs84(y, x) for x, y in ring)]
+        step = max(1, math.ceil(len(ring) / MAX_RING_POINTS))
+        kept = ring[::step] + ([ring[-1]] if (len(ring) - 1) % step else [])
+        pts: list[list[float]] = []
+        for x, y in kept:
+            p = [round(x, 4), round(y, 4)]
+            if not pts or p != pts[-1]:
+                pts.append(p)
+        if len(pts) >= 3:
+            rings.append(pts)
+    return json.dumps(rings, separators=(",", ":")) if rings else ""

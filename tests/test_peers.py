@@ -105,7 +105,8 @@ def dalarna(tmp_path_factory):
     load_plan_tables(con, load_folder())
     folder = REAL / "region-dalarna-brott"
     ingest_paths(con, [folder / "bra_kommunindikatorer_dalarna.csv", folder / "brott_polisen_borlange_2022-2025.csv",
-                       folder / "bef_deso_dalarna_2022-2025.csv", folder / "deso_2025_dalarna.geojson"])
+                       folder / "bef_deso_dalarna_2022-2025.csv", folder / "deso_2025_dalarna.geojson",
+                       REAL / "utsatta-omraden" / "uso_2025_sodermanland_sodertalje_borlange.geojson"])
     run_all(con)
     yield con
     con.close()
@@ -197,3 +198,89 @@ def test_borlange_regso_are_rolled_up_and_named_from_the_export(dalarna):
     assert table.loc[key["2081C1140"], "RegSO"] == "Tjärna Ängar"
     assert "(RegSO %{customdata[0]})" in block.figure.data[0].hovertemplate
     assert [c[0] for c in block.figure.data[0].customdata][-1] == top   # the top bar carries its code on hover
+
+
+def test_classes_are_whole_number_quantile_bins_covering_every_value():
+    from dashboards.sections.maps import classes
+
+    # 1..10, quintile cuts at floor(2.8)=2, floor(4.6)=4, floor(6.4)=6, floor(8.2)=8, and the maximum 10
+    assert classes(list(range(1, 11))) == [(1, 2), (3, 4), (5, 6), (7, 8), (9, 10)]
+    assert classes([5, 5, 5]) == [(5, 5)] and classes([]) == []
+
+
+def _rings(path, keep) -> int:
+    import json
+
+    n = 0
+    for f in json.loads(path.read_text(encoding="utf-8"))["features"]:
+        g = f["geometry"]
+        if keep(f["properties"]):
+            n += 1 if g["type"] == "Polygon" else len(g["coordinates"])
+    return n
+
+
+def test_borlange_map_draws_every_deso_and_the_vulnerable_areas_offline(dalarna):
+    import plotly.graph_objects as go
+
+    from dashboards.data import load_site_data
+    from dashboards.sections.maps import map_blocks
+
+    [block] = map_blocks(load_site_data(dalarna, {"2081"}), "2081", load_policy())
+    fills = [t for t in block.figure.data if t.fill == "toself"]
+    lines = [t for t in block.figure.data if t.fill != "toself"]
+    # by hand from the two GeoJSON files: Borlänge's DeSO outer rings, and the vulnerable areas in Borlänge
+    assert len(fills) == _rings(REAL / "region-dalarna-brott" / "deso_2025_dalarna.geojson",
+                                lambda p: p["Kommunkod"] == "2081")
+    assert len(lines) == _rings(REAL / "utsatta-omraden" / "uso_2025_sodermanland_sodertalje_borlange.geojson",
+                                lambda p: p["ORT"] == "Borlänge") >= 1
+    assert block.title == "Karta: anmälda brott per DeSO 2025 (antal)"
+    assert "Tjärna Ängar" in " ".join(t.text for t in lines)
+    go.Figure(block.figure.to_plotly_json())   # valid for Plotly although built without its validation
+    # the table: every DeSO by name with its code, the most crimes first
+    assert len(block.table) == len({t.text for t in fills}) and not block.table["Område"].str.match(r"^\d{4}C").any()
+    first = int(block.table.iloc[0, 2].replace("\u00a0", ""))
+    assert all(first >= int(v.replace("\u00a0", "")) for v in block.table.iloc[:, 2] if v not in ("saknas", "<5"))
+    assert block.figure.layout.yaxis.scaleanchor == "x" and not block.figure.layout.xaxis.visible
+
+
+def test_dalarna_pages_load_in_a_browser_with_every_figure_drawn(dalarna, tmp_path):
+    """The Borlänge page (map, RegSO, peers) and the Dalarna county page, from the real files, in headless Chromium:
+    no console errors, no failed requests (nothing fetched from the internet), every figure drawn; screenshots in
+    build/screenshots/."""
+    import threading
+
+    from dashboards.data import load_site_data
+    from dashboards.site import build_site
+    from pipelines.serve import make_server
+    from tests.test_browser import SCROLL_THROUGH, SHOTS, chromium
+
+    path = chromium()
+    from playwright.sync_api import sync_playwright
+
+    site = tmp_path / "site"
+    build_site(load_site_data(dalarna), site, load_policy())
+    server = make_server(site, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
+            for url in ("lagesbild-2081.html", "lan-20.html"):
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                errors, failed = [], []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("requestfailed", lambda r: failed.append(r.url))
+                page.goto(f"http://127.0.0.1:{server.server_address[1]}/{url}")
+                page.evaluate(SCROLL_THROUGH)
+                page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                                       ".every(d => d.querySelector('.main-svg'))", timeout=60000)
+                assert not errors and not failed, (url, errors, failed)
+                if url.startswith("lagesbild"):
+                    assert page.evaluate("document.querySelectorAll('#fig-karta-brott .main-svg path.js-fill').length"
+                                         ) > 0
+                page.screenshot(path=str(SHOTS / f"dalarna_{url}.png"), full_page=True)
+                page.close()
+            browser.close()
+    finally:
+        server.shutdown()

@@ -14,9 +14,11 @@ select
     a.municipality_code,
     m.municipality_name,
     a.area_type,
+    a.area_class,
     a.parent_code,
     a.lat,
-    a.lon
+    a.lon,
+    a.outline
 from staging.stg_areas as a
 left join ref.municipalities as m on m.municipality_code = a.municipality_code
 left join export_names as e on e.area_code = a.area_code

@@ -11,6 +11,8 @@ renamed as (
         municipality_code,
         coalesce(area_type, 'kommundel') as area_type,
         nullif(parent_code, '') as parent_code,
+        nullif(outline, '') as outline,
+        area_class,
         lat,
         lon,
         _sha256 as source_sha256

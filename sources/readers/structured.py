@@ -141,7 +141,7 @@ def read_json(path: Path, text: str, encoding: str) -> RawTable:
 
 
 def _read_geojson(path: Path, doc: dict, encoding: str) -> RawTable:
-    from sources.geo import centroid, sweref99tm_to_wgs84
+    from sources.geo import centroid, outline, sweref99tm_to_wgs84
 
     features = doc.get("features") or []
     if not features:
@@ -159,7 +159,8 @@ def _read_geojson(path: Path, doc: dict, encoding: str) -> RawTable:
         if c is not None:
             la, lo = sweref99tm_to_wgs84(c[1], c[0]) if projected else (c[1], c[0])
             lat, lon = f"{la:.6f}", f"{lo:.6f}"
-        props.update({"geometry.type": (f.get("geometry") or {}).get("type", ""), "centroid.lat": lat, "centroid.lon": lon})
+        props.update({"geometry.type": (f.get("geometry") or {}).get("type", ""), "centroid.lat": lat, "centroid.lon": lon,
+                      "outline": outline(f.get("geometry") or {}, projected)})
         rows.append(props)
     frame = pd.DataFrame(rows).fillna("").astype("string")
     return RawTable(frame=frame, row_numbers=pd.Series(range(1, len(frame) + 1), dtype="int64"), format="geojson",
