@@ -18,7 +18,7 @@ install: $(STAMP)
 demo: install
 	$(BIN)/lagesbild sample
 	$(BIN)/lagesbild refresh
-	$(BIN)/lagesbild publish --meeting bra --period 2026-Q3
+	$(BIN)/lagesbild publish --meeting bra --period 2026-Q3 --municipality 0486
 
 ## Install and run the test suite (browser tests need Debian's chromium: installed here when run as root).
 test: install browser

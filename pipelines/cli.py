@@ -66,12 +66,24 @@ def cmd_sample(args, home: Home) -> int:
 
     home.ensure()
     t0 = time.perf_counter()
-    files = generate(home.incoming, first_year=args.first_year, last=LAST_DAY, scale=args.scale)
-    write_analysis(home.analysis)
+    from sources.sample import MUNICIPALITIES
+    from sources.taxonomy import read_reference
+
+    codes = tuple(c.strip().zfill(4) for c in (args.municipalities or ",".join(MUNICIPALITIES)).split(",") if c.strip())
+    unknown = [c for c in codes if c not in MUNICIPALITIES]
+    if unknown or not codes:
+        print(f"Exempeldata finns för {', '.join(MUNICIPALITIES)}, inte för {', '.join(unknown) or 'ingen kommun'}.",
+              file=sys.stderr)
+        return 2
+    files = generate(home.incoming, first_year=args.first_year, last=LAST_DAY, scale=args.scale, municipalities=codes)
+    if "0486" in codes:
+        write_analysis(home.analysis)
     n = sum(len(v) for v in files.values())
     for feed, paths in files.items():
         log.info("  %-18s %d fil(er)", feed, len(paths))
-    log.info("Skrev %d exempelfiler för Strängnäs kommun till %s (%.1f s).", n, home.incoming, time.perf_counter() - t0)
+    names = {r["municipality_code"]: r["municipality_name"] for r in read_reference("municipalities")}
+    log.info("Skrev %d exempelfiler för %s till %s (%.1f s).", n, ", ".join(names.get(c, c) for c in codes),
+             home.incoming, time.perf_counter() - t0)
     return 0
 
 
@@ -287,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("sample", help="write deterministic sample exports for every feed into <home>/incoming/<feed>/")
     s.add_argument("--scale", type=float, default=1.0, help="volume factor (1.0 = a municipality of ~39 000)")
     s.add_argument("--first-year", type=int, default=2021, help="first year of data (last period is 2026-09)")
+    s.add_argument("--municipalities", default=None,
+                   help="comma-separated codes (default: 0486,0484,0181: Strängnäs with every feed, Eskilstuna and "
+                        "Södertälje with areas, population and crime reports)")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser("ingest", help="load files or folders into the warehouse (manifest, quarantine, revisions)")

@@ -464,16 +464,31 @@ def write_bra_indicators(out: Path, first_year: int, last: date) -> list[Path]:
     return write(out, first_year, last, _rng, _write_csv)
 
 
-def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: float = 1.0) -> dict[str, list[Path]]:
+MUNICIPALITIES = ("0486", "0484", "0181")  # Strängnäs (every feed), Eskilstuna and Södertälje (sources/sample_more.py)
+
+
+def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: float = 1.0,
+             municipalities: tuple[str, ...] = MUNICIPALITIES) -> dict[str, list[Path]]:
     """Write every feed's sample exports into ``out/<feed>/``. Returns the files per feed."""
+    from sources.sample_more import SAMPLES, write_municipality
+
     out = Path(out)
-    return {
-        "areas": write_areas(out),
-        "population": write_population(out, first_year, last),
-        "crime_reports": write_crime_reports(out, first_year, last, scale),
-        "concern_reports": write_concern_reports(out, first_year, last, scale),
-        "est_events": write_est_events(out, first_year, last, scale),
-        "survey_responses": write_survey(out, first_year, last, scale),
-        "activity_log": write_activity_log(out, last),
-        "bra_indicators": write_bra_indicators(out, first_year, last),
-    }
+    files: dict[str, list[Path]] = {}
+    if "0486" in municipalities:
+        files = {
+            "areas": write_areas(out),
+            "population": write_population(out, first_year, last),
+            "crime_reports": write_crime_reports(out, first_year, last, scale),
+            "concern_reports": write_concern_reports(out, first_year, last, scale),
+            "est_events": write_est_events(out, first_year, last, scale),
+            "survey_responses": write_survey(out, first_year, last, scale),
+            "activity_log": write_activity_log(out, last),
+        }
+    for code in municipalities:
+        if code in SAMPLES:
+            more = write_municipality(out, SAMPLES[code], first_year, last, scale, _write_csv, CRIME_MIX,
+                                      MONTH_SEASON, _crime_codes_by_category())
+            for feed, paths in more.items():
+                files.setdefault(feed, []).extend(paths)
+    files["bra_indicators"] = write_bra_indicators(out, first_year, last)
+    return files

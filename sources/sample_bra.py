@@ -1,5 +1,6 @@
 """Sample Brå indicators ("Indikatorer för kommuners lägesbild", long format) for the demo: Strängnäs, every other
-municipality of Södermanlands län (for the county page and the peer comparison), the county and the whole country.
+municipality of Södermanlands län and of Stockholms län (for the county pages and the peer comparison), the two
+counties and the whole country.
 Synthetic, deterministic values of plausible size; never real statistics."""
 from __future__ import annotations
 
@@ -61,6 +62,23 @@ def write_bra_indicators(out: Path, first_year: int, last: date, rng_of, write_c
                 continue
             for variable, share in CATEGORY_SHARES.items():
                 rows += _crime_rows(name, year, variable, r * share * (1 + more.normal(0, 0.08)), pop)
+    # Stockholms län (for Södertälje's county page and peers): every municipality from the reference list
+    from sources.taxonomy import read_reference
+
+    third = rng_of(6, 2)
+    stockholm = [(r["municipality_name"], r["municipality_code"]) for r in read_reference("municipalities")
+                 if r["county_code"] == "01"]
+    base = {n: (14000.0 if c == "0181" else float(third.uniform(7000, 16000)),
+                101000 if c == "0181" else int(third.uniform(10000, 120000)),
+                0.30 if c == "0181" else float(third.uniform(0.14, 0.30))) for n, c in stockholm}
+    base["Stockholms län"] = (13500.0, 2450000, 0.25)
+    for year in years:
+        for name, (rate, pop, unsafe) in base.items():
+            r = rate * (1 + third.normal(0, 0.03)) * (0.995 ** (year - first_year))
+            rows += _crime_rows(name, year, "Totalt antal anmälda brott", r, pop)
+            rows += _ntu_rows(name, year, unsafe + third.normal(0, 0.015), max(250, pop // 150))
+            for variable, share in CATEGORY_SHARES.items():
+                rows += _crime_rows(name, year, variable, r * share * (1 + third.normal(0, 0.08)), pop)
     p = out / "bra_indicators" / "bra_kommunindikatorer_strangnas.csv"
     write_csv(p, ["geografi", "enhet", "ar", "variabel", "varde", "kalla"], rows, ",", "utf-8")
     return [p]

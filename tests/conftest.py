@@ -29,7 +29,8 @@ def run_cli(*args: str) -> int:
 def sample_home(tmp_path_factory) -> Path:
     """A home with a small sample (2024-01 .. 2026-09, 10 % volume), ingested and refreshed once."""
     home = tmp_path_factory.mktemp("home")
-    assert run_cli("--home", str(home), "sample", "--scale", "0.1", "--first-year", "2024") == 0
+    assert run_cli("--home", str(home), "sample", "--scale", "0.1", "--first-year", "2024",
+                   "--municipalities", "0486") == 0
     assert run_cli("--home", str(home), "refresh") == 0
     return home
 

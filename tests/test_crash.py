@@ -96,7 +96,7 @@ def test_sigkill_in_every_phase_of_refreshes_keeps_warehouse_and_site_consistent
 
     home = Home(tmp_path / "home")
     cli = [sys.executable, "-m", "pipelines.cli", "--home", str(home.root)]
-    subprocess.run(cli + ["sample", "--scale", "0.05", "--first-year", "2025"], check=True, cwd=REPO, capture_output=True)
+    subprocess.run(cli + ["sample", "--scale", "0.05", "--first-year", "2025", "--municipalities", "0486"], check=True, cwd=REPO, capture_output=True)
     subprocess.run(cli + ["refresh"], check=True, cwd=REPO, capture_output=True)
     _warehouse_invariants(home.warehouse)
     _published_invariants(home)

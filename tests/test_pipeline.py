@@ -96,13 +96,15 @@ def _mart_fingerprint(con) -> dict[str, str]:
 
 def test_sample_and_refresh_twice_change_nothing(tmp_path):
     home = tmp_path / "h"
-    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025",
+                   "--municipalities", "0486") == 0
     assert run_cli("--home", str(home), "refresh") == 0
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     counts1, marts1 = table_counts(con), _mart_fingerprint(con)
     files1 = con.execute("SELECT sha256, path, status, rows_loaded FROM meta.files ORDER BY ALL").fetchall()
     con.close()
-    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025",
+                   "--municipalities", "0486") == 0
     assert run_cli("--home", str(home), "refresh") == 0
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     assert table_counts(con) == counts1
@@ -224,7 +226,8 @@ def test_no_unsuppressed_small_counts_in_published_concern_tables(sample_home):
 
 def test_a_corrected_file_is_noted_on_the_figures_it_changes(tmp_path):
     home = tmp_path / "h"
-    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025",
+                   "--municipalities", "0486") == 0
     assert run_cli("--home", str(home), "refresh") == 0
     page = (home / "site" / "lagesbild-0486.html").read_text(encoding="utf-8")
     assert "reviderad" not in page

@@ -40,3 +40,26 @@ def test_full_scale_volumes_are_those_of_a_municipality_of_39000(tmp_path):
     raw = files["concern_reports"][0].read_bytes()
     raw.decode("cp1252")  # Windows-1252, as many case systems export
     assert b"\xe5" in raw  # 'å' in Windows-1252
+
+
+def test_eskilstuna_and_sodertalje_districts_fit_their_agreements_and_volumes(tmp_path):
+    import yaml
+
+    from sources.sample_more import SAMPLES
+
+    files = generate(tmp_path, first_year=2025, last=date(2025, 12, 31), scale=1.0, municipalities=("0484", "0181"))
+    assert set(files) == {"areas", "population", "crime_reports", "bra_indicators"}   # Strängnäs's feeds not written
+    areas = pd.concat([pd.read_csv(p, sep=";", dtype=str) for p in files["areas"]])
+    # Södertälje's lägesbild areas are its agreement's focus places (read from the agreement here)
+    from tests.conftest import REPO
+
+    doc = yaml.safe_load((REPO / "data" / "agreements" / "sodertalje-2023-2026.yaml").read_text(encoding="utf-8"))
+    places = {p["name"] for p in doc["focus_places"]}
+    assert places <= set(areas.loc[areas.Kommunkod == "0181", "Områdesnamn"])
+    assert {"Skiftinge", "Fröslunda", "Årby"} <= set(areas.loc[areas.Kommunkod == "0484", "Områdesnamn"])
+    for code in ("0484", "0181"):
+        [path] = [p for p in files["crime_reports"] if f"_{code}_2025" in p.name]
+        crime = pd.read_csv(path, sep=";", dtype=str, encoding="utf-8-sig")
+        expected = SAMPLES[code].crimes_per_year
+        assert 0.85 * expected <= len(crime) <= 1.15 * expected, code   # Poisson months around the yearly volume
+        assert set(crime.Kommunkod) == {code} and crime.Diarienummer.is_unique

@@ -23,7 +23,8 @@ CLI = [sys.executable, "-m", "pipelines.cli"]
 @pytest.fixture(scope="module")
 def base_home(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("svc") / "home"
-    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025") == 0
+    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025",
+                   "--municipalities", "0486") == 0
     assert run_cli("--home", str(home), "refresh") == 0
     return home
 
