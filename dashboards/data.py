@@ -59,7 +59,7 @@ class SiteData:
 SITE_FEEDS_MARTS = ["crime_by_quarter", "est_by_quarter", "concern_by_quarter", "survey_by_year"]
 SITE_MARTS = SITE_FEEDS_MARTS + ["est_places", "population_by_year", "dim_areas", "indicators_by_quarter", "followup",
                                   "rates_by_year", "bra_crime_by_year", "ntu_by_year", "est_weekday_hour",
-                                  "bra_status_by_year", "crime_by_regso_year"]
+                                  "bra_status_by_year", "crime_by_regso_year", "area_names_in_exports"]
 PLAN_TABLES = ["agreements", "priority_areas", "indicator_map", "activities", "activity_areas", "promise_docs",
                "promises", "promise_activities", "promise_targets", "interpretations"]
 

@@ -22,9 +22,15 @@ def period_text(df: pd.DataFrame) -> str:
 
 
 def area_names(data: SiteData, code: str) -> dict[str, str]:
+    """Area code -> the name pages show: the areas feed's name, or for a DeSO (whose name in SCB's file is its code)
+    the police export's name where there is one."""
     areas = data.marts["dim_areas"]
-    names = dict(zip(areas.loc[areas.municipality_code == code, "area_code"],
-                     areas.loc[areas.municipality_code == code, "area_name"]))
+    mine = areas[areas.municipality_code == code]
+    names = dict(zip(mine.area_code, mine.area_name))
+    exported = data.marts.get("area_names_in_exports")
+    if exported is not None and not exported.empty and "area_type" in mine.columns:
+        deso = set(mine.area_code[mine.area_type == "deso"])
+        names.update({c: n for c, n in zip(exported.area_code, exported.area_name) if c in deso})
     names[""] = "Ej platsbestämt"
     return names
 

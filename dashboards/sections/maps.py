@@ -13,7 +13,7 @@ from dashboards.data import SiteData, feed_label
 from dashboards.figures import plotly_text
 from dashboards.format import fmt_int
 from dashboards.render import Block
-from dashboards.sections.common import small_areas
+from dashboards.sections.common import area_names, small_areas
 from dashboards.theme import TEMPLATE
 from sources.policy import Policy
 
@@ -104,12 +104,13 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     year = int(rates.year.max())
     counts = dict(zip(rates.loc[rates.year == year, "area_code"], rates.loc[rates.year == year, "count"]))
     tiny = small_areas(data, code, policy)
+    names = area_names(data, code)
     rows = []
     for r in shapes.itertuples(index=False):
         v = counts.get(r.area_code)
         hidden = pd.notna(v) and r.area_code in tiny and 1 <= v <= policy.max_suppressed_count
         shown = policy.suppressed_label if hidden else ("saknas" if v is None or pd.isna(v) else fmt_int(v))
-        rows.append({"name": r.area_name or r.area_code, "code": r.area_code, "outline": r.outline, "shown": shown,
+        rows.append({"name": names.get(r.area_code) or r.area_code, "code": r.area_code, "outline": r.outline, "shown": shown,
                      "value": float("nan") if hidden or v is None or pd.isna(v) else float(v), "hidden": hidden})
     areas = pd.DataFrame(rows)
     vulnerable = mine[mine.area_type == "utsatt_omrade"].rename(columns={"area_name": "name"})
