@@ -284,3 +284,39 @@ def test_dalarna_pages_load_in_a_browser_with_every_figure_drawn(dalarna, tmp_pa
             browser.close()
     finally:
         server.shutdown()
+
+
+def test_map_classes_small_areas_and_est_places_on_hand_made_marts():
+    """Two districts with outlines: one of 200 inhabitants with 3 crimes (shown as "<5", grey), one with 40; two EST
+    places drawn as circles sized by their events (9 and 1: the larger is three times the area's sqrt)."""
+    import plotly.graph_objects as go
+
+    from dashboards.sections.maps import HIDDEN_COLOUR, map_blocks
+
+    square = "[[[17.0,59.0],[17.1,59.0],[17.1,59.1],[17.0,59.1],[17.0,59.0]]]"
+    other = "[[[17.1,59.0],[17.2,59.0],[17.2,59.1],[17.1,59.1],[17.1,59.0]]]"
+    data = _site([])
+    data.marts["dim_areas"] = pd.DataFrame({
+        "area_code": ["0486-01", "0486-02"], "area_name": ["Liten", "Stor"], "municipality_code": ["0486"] * 2,
+        "area_type": ["kommundel"] * 2, "outline": [square, other]})
+    data.marts["rates_by_year"] = pd.DataFrame({
+        "municipality_code": ["0486"] * 2, "measure": ["anmalda_brott"] * 2, "complete_year": [True] * 2,
+        "area_code": ["0486-01", "0486-02"], "year": [2025] * 2, "count": [3, 40]})
+    data.marts["population_by_year"] = pd.DataFrame({
+        "municipality_code": ["0486"] * 2, "area_code": ["0486-01", "0486-02"], "year": [2025] * 2,
+        "population": [200, 5000]})
+    data.marts["crime_by_quarter"] = pd.DataFrame({"municipality_code": ["0486"], "area_code": ["0486-01"]})
+    data.marts["est_places"] = pd.DataFrame({
+        "municipality_code": ["0486"] * 3, "place": ["Torget", "Torget", "Skolan"], "year": [2025] * 3,
+        "events": [5, 4, 1], "lat": [59.05, 59.05, 59.02], "lon": [17.05, 17.05, 17.15]})
+    [block] = map_blocks(data, "0486", load_policy())
+    assert block.table.to_dict("list") == {"Område": ["Stor", "Liten"], "Kod": ["0486-02", "0486-01"],
+                                           "Anmälda brott 2025": ["40", "<5"]}
+    fills = {t.text.split(" (")[0]: t for t in block.figure.data if t.fill == "toself"}
+    assert fills["Liten"].fillcolor == HIDDEN_COLOUR and fills["Liten"].name == "färre än 5 (skyddat)"
+    assert fills["Stor"].name == "40–40"                   # one shown value: one class
+    [est] = [t for t in block.figure.data if t.mode == "markers"]
+    # places by name: Skolan 1 event -> 6 + 24 * sqrt(1/9) = 14; Torget 5 + 4 = 9 events (the largest) -> 30
+    assert list(est.marker.size) == [14.0, 30.0] and list(est.text) == ["Skolan: 1 EST-händelse", "Torget: 9 EST-händelser"]
+    assert "EST-platser" in block.description
+    go.Figure(block.figure.to_plotly_json())

@@ -14,7 +14,7 @@ from dashboards.figures import plotly_text
 from dashboards.format import fmt_int
 from dashboards.render import Block
 from dashboards.sections.common import area_names, small_areas
-from dashboards.theme import TEMPLATE
+from dashboards.theme import PALETTE, TEMPLATE
 from sources.policy import Policy
 
 # sequential blues (ColorBrewer Blues 5: ordered by lightness, readable with colour-vision deficiencies)
@@ -37,9 +37,11 @@ def classes(values: list[float], k: int = 5) -> list[tuple[float, float]]:
     return out
 
 
-def make_area_map_figure(areas: pd.DataFrame, vulnerable: pd.DataFrame, title: str, legend_title: str) -> go.Figure:
+def make_area_map_figure(areas: pd.DataFrame, vulnerable: pd.DataFrame, title: str, legend_title: str,
+                         places: pd.DataFrame | None = None) -> go.Figure:
     """``areas``: name, code, outline (JSON rings), shown (text), value (number or NaN), hidden (bool).
-    ``vulnerable``: name, area_class, outline. Built as plain dicts, valid by construction (tests validate it)."""
+    ``vulnerable``: name, area_class, outline. ``places`` (optional): EST places (place, lat, lon, events) drawn as
+    circles sized by events. Built as plain dicts, valid by construction (tests validate it)."""
     bins = classes(areas.loc[~areas.hidden, "value"].tolist())
     traces, legend_seen = [], set()
     lats = []
@@ -76,6 +78,14 @@ def make_area_map_figure(areas: pd.DataFrame, vulnerable: pd.DataFrame, title: s
                                legendgroup=label, showlegend=label not in legend_seen, hoveron="points",
                                hoverinfo="text", text=text))
             legend_seen.add(label)
+    if places is not None and len(places):
+        top = float(places.events.max()) or 1.0
+        traces.append(dict(type="scatter", x=places.lon.tolist(), y=places.lat.tolist(), mode="markers",
+                           marker=dict(size=[6 + 24 * (e / top) ** 0.5 for e in places.events], color=PALETTE[3],
+                                       opacity=0.8, line=dict(width=1, color="#333")),
+                           name="EST-platser (händelser)", hoverinfo="text",
+                           text=[f"{plotly_text(p)}: {fmt_int(e)} EST-händelse{'' if e == 1 else 'r'}" for p, e in
+                                 zip(places.place, places.events)]))
     lat0 = sum(lats) / len(lats) if lats else 60.0
     layout = dict(template=TEMPLATE.to_plotly_json(), height=560,
                   title=dict(text=plotly_text(title), x=0, xanchor="left", font=dict(size=15)),
@@ -114,6 +124,13 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
                      "value": float("nan") if hidden or v is None or pd.isna(v) else float(v), "hidden": hidden})
     areas = pd.DataFrame(rows)
     vulnerable = mine[mine.area_type == "utsatt_omrade"].rename(columns={"area_name": "name"})
+    est = data.marts.get("est_places", pd.DataFrame())
+    places = pd.DataFrame()
+    if not est.empty:
+        part = est[(est.municipality_code == code) & (est.year == year) & est.lat.notna() & est.lon.notna()]
+        if len(part):
+            places = part.groupby("place", as_index=False).agg(
+                events=("events", "sum"), lat=("lat", "mean"), lon=("lon", "mean"))
     kind = "DeSO" if (shapes.area_type == "deso").all() else "område"
     title = f"Anmälda brott per {kind} {year} (antal)"
     table = pd.DataFrame({"Område": areas.name, "Kod": areas.code, f"Anmälda brott {year}": areas.shown})
@@ -127,9 +144,11 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
                         f"\"{policy.suppressed_label}\" (grå). " if areas.hidden.any() else "")
                      + ("Streckade orange linjer: Polisens utsatta områden (Polisens lägesbild). " if len(vulnerable)
                         else "")
+                     + (f"Cirklar: EST-platser, storlek efter antal EST-händelser under {year}. " if len(places)
+                        else "")
                      + "Kartan ritas utan internetanslutning; tabellen har samma siffror."),
         figure=make_area_map_figure(areas, vulnerable[["name", "area_class", "outline"]] if len(vulnerable)
                                     else pd.DataFrame(columns=["name", "area_class", "outline"]),
-                                    title, f"Anmälda brott {year}"),
+                                    title, f"Anmälda brott {year}", places),
         table=table, source=f"{feed_label('crime_reports')}; {feed_label('areas')}", period=str(year),
         status="Preliminära uppgifter ur polisens export (inskrivningsdatum).")]
