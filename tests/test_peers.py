@@ -259,6 +259,11 @@ def test_dalarna_pages_load_in_a_browser_with_every_figure_drawn(dalarna, tmp_pa
 
     site = tmp_path / "site"
     build_site(load_site_data(dalarna), site, load_policy())
+    # the output scans cover these pages and their downloads: no personnummer, no script from input data
+    from tests.test_browser import PNR, _all_text
+
+    for name, text in _all_text(site):
+        assert not PNR.search(text) and "<script>alert" not in text, name
     server = make_server(site, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     SHOTS.mkdir(parents=True, exist_ok=True)
