@@ -162,10 +162,11 @@ def _days_in_month(y: int, m: int) -> int:
 
 
 def write_areas(out: Path) -> list[Path]:
-    rows = [[d.code, d.name, MUNICIPALITY, "Kommundel", _sv_decimal(d.lat), _sv_decimal(d.lon)] for d in DISTRICTS]
-    p = out / "areas" / f"omraden_{MUNICIPALITY}.csv"
-    _write_csv(p, ["Områdeskod", "Områdesnamn", "Kommunkod", "Områdestyp", "Latitud", "Longitud"], rows, ";", "utf-8")
-    return [p]
+    """The districts as GeoJSON with schematic outlines (sources/sample_geo.py: not real boundaries)."""
+    from sources.sample_geo import write_areas_geojson
+
+    return [write_areas_geojson(out / "areas" / f"omraden_{MUNICIPALITY}.geojson", MUNICIPALITY,
+                                [(d.code, d.name, d.lat, d.lon) for d in DISTRICTS])]
 
 
 def write_population(out: Path, first_year: int, last: date) -> list[Path]:

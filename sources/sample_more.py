@@ -53,11 +53,10 @@ def _population(year: int, pop_2020: int) -> int:
 def write_municipality(out: Path, sample: Sample, first_year: int, last: date, scale: float, write_csv,
                        crime_mix: dict, season, codes_by_category: dict) -> dict[str, list[Path]]:
     """Areas, population and crime reports of one municipality; returns the files per feed."""
-    areas = [[c, n, sample.code, "Kommundel", f"{la:.4f}".replace(".", ","), f"{lo:.4f}".replace(".", ",")]
-             for c, n, la, lo, _, _ in sample.districts]
-    p_areas = out / "areas" / f"omraden_{sample.code}.csv"
-    write_csv(p_areas, ["Områdeskod", "Områdesnamn", "Kommunkod", "Områdestyp", "Latitud", "Longitud"], areas, ";",
-              "utf-8")
+    from sources.sample_geo import write_areas_geojson
+
+    p_areas = write_areas_geojson(out / "areas" / f"omraden_{sample.code}.geojson", sample.code,
+                                  [(c, n, la, lo) for c, n, la, lo, _, _ in sample.districts])
     shares = {"0-17 år": 0.23, "18-64 år": 0.59, "65+ år": 0.18}
     pop_rows = []
     for year in range(first_year - 1, last.year):

@@ -119,6 +119,7 @@ def test_published_page_has_every_figure_offline_and_safe(sample_home):
     area_ids = ["barn-unga", "trygga-miljoer", "kommunikation", "vald-relation", "trafik", "naringsliv"]
     expected = [f"omrade-{a}" for a in area_ids] + ["brott-kvartal", "brott-forandring", "brott-omrade", "jamforelse",
                                                     "jamforelse-grupp-1", "jamforelse-grupp-2",  # county, peers.yaml
+                                                    "karta-brott",  # the districts' (schematic) outlines
                                                     "est-kvartal", "est-platser", "est-karta", "est-veckodag",
                                                     "oro-kvartal", "trygghet-trend",
                                                     "ntu-jamforelse"]

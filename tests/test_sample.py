@@ -49,7 +49,10 @@ def test_eskilstuna_and_sodertalje_districts_fit_their_agreements_and_volumes(tm
 
     files = generate(tmp_path, first_year=2025, last=date(2025, 12, 31), scale=1.0, municipalities=("0484", "0181"))
     assert set(files) == {"areas", "population", "crime_reports", "bra_indicators"}   # Strängnäs's feeds not written
-    areas = pd.concat([pd.read_csv(p, sep=";", dtype=str) for p in files["areas"]])
+    import json
+
+    areas = pd.DataFrame([f["properties"] for p in files["areas"]
+                          for f in json.loads(p.read_text(encoding="utf-8"))["features"]])
     # Södertälje's lägesbild areas are its agreement's focus places (read from the agreement here)
     from tests.conftest import REPO
 

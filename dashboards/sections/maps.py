@@ -146,7 +146,8 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
                         else "")
                      + (f"Cirklar: EST-platser, storlek efter antal EST-händelser under {year}. " if len(places)
                         else "")
-                     + "Kartan ritas utan internetanslutning; tabellen har samma siffror."),
+                     + "Gränserna är de som områdesfilen anger. Kartan ritas utan internetanslutning; tabellen har "
+                       "samma siffror."),
         figure=make_area_map_figure(areas, vulnerable[["name", "area_class", "outline"]] if len(vulnerable)
                                     else pd.DataFrame(columns=["name", "area_class", "outline"]),
                                     title, f"Anmälda brott {year}", places),
