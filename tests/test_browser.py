@@ -50,6 +50,43 @@ def published(sample_home):
     server.shutdown()
 
 
+def load_pages_and_draw(site: Path, urls: list[str], shot_prefix: str, require: dict[str, str] | None = None) -> None:
+    """Serve ``site`` on loopback and load each page in headless Chromium: no console error, no failed request
+    (nothing fetched from the internet), every figure drawn after scrolling through, and for a page in ``require``
+    at least one element matching its CSS selector (e.g. a map's drawn fills); a screenshot of each."""
+    from playwright.sync_api import sync_playwright
+
+    from pipelines.serve import make_server
+
+    path = chromium()
+    server = make_server(site, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
+            for url in urls:
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                errors: list[str] = []
+                failed: list[str] = []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("requestfailed", lambda r: failed.append(r.url))
+                page.goto(f"http://127.0.0.1:{server.server_address[1]}/{url}")
+                expected = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+                page.evaluate(SCROLL_THROUGH)
+                page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                                       ".every(d => d.querySelector('.main-svg'))", timeout=60000)
+                assert expected >= 1 and not errors and not failed, (url, expected, errors, failed)
+                if require and url in require:
+                    assert page.evaluate("s => document.querySelectorAll(s).length", require[url]) > 0, url
+                page.screenshot(path=str(SHOTS / f"{shot_prefix}{url}.png"), full_page=True)
+                page.close()
+            browser.close()
+    finally:
+        server.shutdown()
+
+
 def pages(site: Path) -> list[str]:
     top = sorted(p.name for p in site.glob("*.html"))
     packs = sorted(str(p.relative_to(site)) for p in site.glob("packs/*/index.html"))

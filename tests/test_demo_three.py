@@ -4,8 +4,6 @@ loads in headless Chromium with every figure drawn, and passes the output scans.
 from __future__ import annotations
 
 import re
-import threading
-
 import pytest
 import yaml
 
@@ -44,37 +42,13 @@ def test_three_municipality_pages_with_their_own_priority_areas_and_two_county_p
 
 
 def test_the_new_pages_load_in_a_browser_and_pass_the_output_scans(demo):
-    from pipelines.serve import make_server
-    from tests.test_browser import SCROLL_THROUGH, SHOTS, chromium
-
-    path = chromium()
-    from playwright.sync_api import sync_playwright
+    from tests.test_browser import load_pages_and_draw
 
     urls = ["lagesbild-0484.html", "lagesbild-0181.html", "lan-01.html", "lan-04.html"]
     for url in urls:
         text = (demo / url).read_text(encoding="utf-8")
         assert not PNR.search(text) and "<script>alert" not in text, url
-    server = make_server(demo, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
-            for url in urls:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                errors, failed = [], []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("requestfailed", lambda r: failed.append(r.url))
-                page.goto(f"http://127.0.0.1:{server.server_address[1]}/{url}")
-                expected = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
-                page.evaluate(SCROLL_THROUGH)
-                page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                                       ".every(d => d.querySelector('.main-svg'))", timeout=60000)
-                assert expected >= (5 if url.startswith("lagesbild") else 2), url
-                assert not errors and not failed, (url, errors, failed)
-                page.screenshot(path=str(SHOTS / f"demo3_{url}.png"), full_page=True)
-                page.close()
-            browser.close()
-    finally:
-        server.shutdown()
+        figures = text.count('class="plotly-graph-div lazy-figure"')
+        assert figures >= (5 if url.startswith("lagesbild") else 2), url
+    maps = {u: "#fig-karta-brott .main-svg path.js-fill" for u in urls if u.startswith("lagesbild")}
+    load_pages_and_draw(demo, urls, "demo3_", require=maps)

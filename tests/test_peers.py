@@ -247,49 +247,18 @@ def test_dalarna_pages_load_in_a_browser_with_every_figure_drawn(dalarna, tmp_pa
     """The Borlänge page (map, RegSO, peers) and the Dalarna county page, from the real files, in headless Chromium:
     no console errors, no failed requests (nothing fetched from the internet), every figure drawn; screenshots in
     build/screenshots/."""
-    import threading
-
     from dashboards.data import load_site_data
     from dashboards.site import build_site
-    from pipelines.serve import make_server
-    from tests.test_browser import SCROLL_THROUGH, SHOTS, chromium
-
-    path = chromium()
-    from playwright.sync_api import sync_playwright
+    from tests.test_browser import PNR, _all_text, load_pages_and_draw
 
     site = tmp_path / "site"
     build_site(load_site_data(dalarna), site, load_policy())
     # the output scans cover these pages and their downloads: no personnummer, no script from input data
-    from tests.test_browser import PNR, _all_text
-
     for name, text in _all_text(site):
         assert not PNR.search(text) and "<script>alert" not in text, name
-    server = make_server(site, "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
-            for url in ("lagesbild-2081.html", "lan-20.html"):
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                errors, failed = [], []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("requestfailed", lambda r: failed.append(r.url))
-                page.goto(f"http://127.0.0.1:{server.server_address[1]}/{url}")
-                page.evaluate(SCROLL_THROUGH)
-                page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                                       ".every(d => d.querySelector('.main-svg'))", timeout=60000)
-                assert not errors and not failed, (url, errors, failed)
-                if url.startswith("lagesbild"):
-                    assert page.evaluate("document.querySelectorAll('#fig-karta-brott .main-svg path.js-fill').length"
-                                         ) > 0
-                page.screenshot(path=str(SHOTS / f"dalarna_{url}.png"), full_page=True)
-                page.close()
-            browser.close()
-    finally:
-        server.shutdown()
-
+    assert 'id="fig-karta-brott"' in (site / "lagesbild-2081.html").read_text(encoding="utf-8")
+    load_pages_and_draw(site, ["lagesbild-2081.html", "lan-20.html"], "dalarna_",
+                        require={"lagesbild-2081.html": "#fig-karta-brott .main-svg path.js-fill"})
 
 def test_map_classes_small_areas_and_est_places_on_hand_made_marts():
     """Two districts with outlines: one of 200 inhabitants with 3 crimes (shown as "<5", grey), one with 40; two EST
