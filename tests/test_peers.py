@@ -275,7 +275,7 @@ def test_map_classes_small_areas_and_est_places_on_hand_made_marts():
         "area_type": ["kommundel"] * 2, "outline": [square, other]})
     data.marts["rates_by_year"] = pd.DataFrame({
         "municipality_code": ["0486"] * 2, "measure": ["anmalda_brott"] * 2, "complete_year": [True] * 2,
-        "area_code": ["0486-01", "0486-02"], "year": [2025] * 2, "count": [3, 40]})
+        "area_code": ["0486-01", "0486-02"], "year": [2025] * 2, "count": [3, 40], "rate": [1500.0, 800.0]})
     data.marts["population_by_year"] = pd.DataFrame({
         "municipality_code": ["0486"] * 2, "area_code": ["0486-01", "0486-02"], "year": [2025] * 2,
         "population": [200, 5000]})
@@ -284,9 +284,11 @@ def test_map_classes_small_areas_and_est_places_on_hand_made_marts():
         "municipality_code": ["0486"] * 3, "place": ["Torget", "Torget", "Skolan"], "year": [2025] * 3,
         "events": [5, 4, 1], "lat": [59.05, 59.05, 59.02], "lon": [17.05, 17.05, 17.15]})
     [block] = map_blocks(data, "0486", load_policy())
+    # the rate beside the count; a hidden count's rate is hidden too (3 of 200 -> 1 500 would give the 3 away)
     assert block.table.to_dict("list") == {"Område": ["Stor", "Liten"], "Kod": ["0486-02", "0486-01"],
-                                           "Anmälda brott 2025": ["40", "<5"]}
+                                           "Anmälda brott 2025": ["40", "<5"], "Per 100 000 inv.": ["800", "×"]}
     fills = {t.text.split(" (")[0]: t for t in block.figure.data if t.fill == "toself"}
+    assert fills["Stor"].text == "Stor (0486-02): 40 (800 per 100 000 inv.)" and fills["Liten"].text.endswith(": &lt;5")  # escaped: shown as <5
     assert fills["Liten"].fillcolor == HIDDEN_COLOUR and fills["Liten"].name == "färre än 5 (skyddat)"
     assert fills["Stor"].name == "40–40"                   # one shown value: one class
     [est] = [t for t in block.figure.data if t.mode == "markers"]

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from dashboards.data import SiteData, feed_label
 from dashboards.figures import plotly_text
-from dashboards.format import fmt_int
+from dashboards.format import fmt_int, fmt_number
 from dashboards.render import Block
 from dashboards.sections.common import area_names, small_areas
 from dashboards.theme import PALETTE, TEMPLATE
@@ -112,7 +112,9 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     if rates.empty:
         return []
     year = int(rates.year.max())
-    counts = dict(zip(rates.loc[rates.year == year, "area_code"], rates.loc[rates.year == year, "count"]))
+    latest = rates[rates.year == year]
+    counts = dict(zip(latest.area_code, latest["count"]))
+    per_100k = dict(zip(latest.area_code, latest["rate"])) if "rate" in latest.columns else {}
     tiny = small_areas(data, code, policy)
     names = area_names(data, code)
     rows = []
@@ -120,7 +122,12 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
         v = counts.get(r.area_code)
         hidden = pd.notna(v) and r.area_code in tiny and 1 <= v <= policy.max_suppressed_count
         shown = policy.suppressed_label if hidden else ("saknas" if v is None or pd.isna(v) else fmt_int(v))
-        rows.append({"name": names.get(r.area_code) or r.area_code, "code": r.area_code, "outline": r.outline, "shown": shown,
+        rate = per_100k.get(r.area_code)
+        # a hidden count's rate would give it away (count = rate × population): hidden too
+        rate_shown = "×" if hidden else ("saknas" if rate is None or pd.isna(rate) else fmt_number(rate, 0))
+        rows.append({"name": names.get(r.area_code) or r.area_code, "code": r.area_code, "outline": r.outline,
+                     "shown": shown + ("" if hidden or rate_shown == "saknas" else f" ({rate_shown} per 100 000 inv.)"),
+                     "count_shown": shown, "rate_shown": rate_shown,
                      "value": float("nan") if hidden or v is None or pd.isna(v) else float(v), "hidden": hidden})
     areas = pd.DataFrame(rows)
     vulnerable = mine[mine.area_type == "utsatt_omrade"].rename(columns={"area_name": "name"})
@@ -133,13 +140,16 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
                 events=("events", "sum"), lat=("lat", "mean"), lon=("lon", "mean"))
     kind = "DeSO" if (shapes.area_type == "deso").all() else "område"
     title = f"Anmälda brott per {kind} {year} (antal)"
-    table = pd.DataFrame({"Område": areas.name, "Kod": areas.code, f"Anmälda brott {year}": areas.shown})
+    table = pd.DataFrame({"Område": areas.name, "Kod": areas.code, f"Anmälda brott {year}": areas.count_shown,
+                          "Per 100 000 inv.": areas.rate_shown})
     table = table.assign(_v=areas.value.fillna(-1)).sort_values(["_v", "Område"], ascending=[False, True]) \
         .drop(columns="_v")
     return [Block(
         id="karta-brott", section="Anmälda brott", title=f"Karta: {title[0].lower() + title[1:]}",
         description=(f"Antal anmälda brott per {kind} under {year} (brottsplatsen, inskrivningsdatum), i fem klasser "
-                     "efter fördelningen; antal, inte per invånare (se tabellerna för tal per 100 000). "
+                     "efter fördelningen. Färgen visar antal; talet per 100 000 invånare (boende, medelfolkmängd) står "
+                     "i tabellen och när man pekar på ett område: i områden med få boende och många besökare blir det "
+                     "högt utan att de boende är mer utsatta. "
                      + (f"{kind} med få invånare visar 1–{policy.max_suppressed_count} brott som "
                         f"\"{policy.suppressed_label}\" (grå). " if areas.hidden.any() else "")
                      + ("Streckade orange linjer: Polisens utsatta områden (Polisens lägesbild). " if len(vulnerable)
