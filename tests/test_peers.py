@@ -194,6 +194,13 @@ def test_borlange_regso_are_rolled_up_and_named_from_the_export(dalarna):
     in_2024 = {c: int(v.replace("\u00a0", "")) for c, v in table["2024"].items() if v not in ("saknas", "<5")}
     assert max(in_2024, key=in_2024.get) == top and table.loc[top, "RegSO"] == top_name
     assert not any(n.startswith("2081R") or n.startswith("2081C") for n in block.table.RegSO)  # names, not codes
+    # the rate of the latest year by hand: the RegSO's crimes over the population of its DeSOs from SCB's file
+    with (folder / "bef_deso_dalarna_2022-2025.csv").open(encoding="utf-8") as fh:
+        pop = sum(float(r["bef"]) for r in csv.DictReader(fh) if r["år"] == "2025" and key.get(r["desokod"]) == top)
+    crimes_2025 = int(table.loc[top, "2025"].replace("\u00a0", ""))
+    from dashboards.format import fmt_number
+    assert table.loc[top, "Per 100 000 inv. 2025"] == fmt_number(crimes_2025 / pop * 1e5, 0)
+    assert table.loc[top, "Folkmängd 2025"] == fmt_number(pop, 0)
     # Tjärna Ängar (RegSO of DeSO 2081C1140) is named as SOURCE.md names it
     assert table.loc[key["2081C1140"], "RegSO"] == "Tjärna Ängar"
     assert "(RegSO %{customdata[0]})" in block.figure.data[0].hovertemplate
@@ -296,3 +303,18 @@ def test_map_classes_small_areas_and_est_places_on_hand_made_marts():
     assert list(est.marker.size) == [14.0, 30.0] and list(est.text) == ["Skolan: 1 EST-händelse", "Torget: 9 EST-händelser"]
     assert "EST-platser" in block.description
     go.Figure(block.figure.to_plotly_json())
+
+
+def test_regso_small_area_counts_and_their_rates_are_hidden_on_hand_made_rows():
+    from dashboards.sections.regso import regso_blocks
+
+    data = _site([])
+    data.marts["crime_by_regso_year"] = pd.DataFrame({
+        "municipality_code": ["2081"] * 2, "regso_code": ["2081R001", "2081R002"], "regso_name": ["Liten", "Stor"],
+        "named": [True, True], "year": [2025] * 2, "quarters": [4] * 2, "crimes": [3, 100],
+        "population": [500.0, 2000.0]})
+    [block] = regso_blocks(data, "2081", load_policy())
+    t = block.table.set_index("Kod")
+    # 500 < 1 000 inhabitants: 3 shows as "<5" and its rate (600) would give it away: "×"; 100 of 2 000 = 5 000
+    assert (t.loc["2081R001", "2025"], t.loc["2081R001", "Per 100 000 inv. 2025"]) == ("<5", "×")
+    assert (t.loc["2081R002", "2025"], t.loc["2081R002", "Per 100 000 inv. 2025"]) == ("100", "5\u00a0000")

@@ -50,8 +50,13 @@ def regso_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
             row[str(y)] = ("saknas" if v.empty else policy.suppressed_label
                            if tiny and 1 <= int(v.iloc[0]) <= policy.max_suppressed_count else fmt_int(v.iloc[0]))
         p_latest = g.loc[g.year == year, "population"]
-        row[f"Folkmängd {year}"] = fmt_number(p_latest.iloc[0], 0) if len(p_latest) and pd.notna(p_latest.iloc[0]) \
-            else "saknas"
+        pop = p_latest.iloc[0] if len(p_latest) and pd.notna(p_latest.iloc[0]) else None
+        row[f"Folkmängd {year}"] = fmt_number(pop, 0) if pop is not None else "saknas"
+        n = g.loc[g.year == year, "crimes"]
+        # per 100 000 on the year's population (31 December, the sum of the RegSO's DeSOs); hidden with its count
+        row[f"Per 100 000 inv. {year}"] = (
+            "saknas" if pop is None or not pop or n.empty else
+            "×" if row[str(year)] == policy.suppressed_label else fmt_number(float(n.iloc[0]) / pop * 1e5, 0))
         table_rows.append(row)
     table = pd.DataFrame(table_rows)
     order = {n: i for i, n in enumerate(latest.sort_values("crimes", ascending=False).regso_name)}
@@ -64,7 +69,9 @@ def regso_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
                      "exportens områdesnamn; koden står i tabellen och när man pekar på en stapel."
                      + (f" {unnamed} RegSO saknar namn i exporten och visas med kod." if unnamed else "")
                      + f" RegSO med färre än {fmt_int(policy.area_min_population)} invånare eller okänd folkmängd "
-                     f"visar 1–{policy.max_suppressed_count} brott som \"{policy.suppressed_label}\". Bara hela år."),
+                     f"visar 1–{policy.max_suppressed_count} brott som \"{policy.suppressed_label}\". Bara hela år. "
+                     "Talet per 100 000 invånare räknas på folkmängden den 31 december (summan av RegSO:ts DeSO): i "
+                     "områden med få boende och många besökare blir det högt utan att de boende är mer utsatta."),
         figure=make_regso_bars_figure(latest, f"Anmälda brott per RegSO {year}"),
         table=table, source=f"{feed_label('crime_reports')}; {feed_label('areas')}",
         period=f"{years[0]}–{years[-1]}" if len(years) > 1 else str(year),
