@@ -294,17 +294,11 @@ def _slow(col, prof: Profile, values: pd.Series) -> pd.Series:
     raise ValueError(col.type)
 
 
-def _fmt_number(v) -> str:
-    from sources.coerce import _fmt
-
-    return _fmt(v)
-
-
 def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profile, mapping: dict[str, str],
          now: datetime, totals: dict, file_name: str, today: date | None = None) -> set[str]:
     """Type ``_sql_src`` under the contract and insert it (inside the file's transaction), as ``ingest._load_chunk``
     does for a pandas chunk; returns the files whose rows it replaced."""
-    from sources.coerce import TYPE_WORDS
+    from sources.coerce import TYPE_WORDS, _fmt
     from sources.revisions import replace_earlier_rows
     from sources.taxonomy import list_label
 
@@ -373,8 +367,8 @@ def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profil
         if col.type in ("integer", "number") and (col.min is not None or col.max is not None):
             tests = ([f"CAST({value} AS DOUBLE) < {float(col.min)!r}"] if col.min is not None else []) + \
                     ([f"CAST({value} AS DOUBLE) > {float(col.max)!r}"] if col.max is not None else [])
-            lo = _fmt_number(col.min) if col.min is not None else "…"
-            hi = _fmt_number(col.max) if col.max is not None else "…"
+            lo = _fmt(col.min) if col.min is not None else "…"
+            hi = _fmt(col.max) if col.max is not None else "…"
             rs.append((f"{present} AND ({' OR '.join(tests)})",
                        _lit(f"värdet ligger utanför det tillåtna intervallet {lo}–{hi}")))
         allowed = col.allowed_set()

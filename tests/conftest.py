@@ -19,6 +19,25 @@ def requires_shared(*parts: str) -> Path:
     return path
 
 
+def real_warehouse(path: Path, files: list[Path]):
+    """A warehouse at ``path`` with reference and plan tables, ``files`` ingested (feed and profile recognised from
+    the headers) and every model built: what a refresh makes of them, without Dagster. Returns (connection,
+    ingest results)."""
+    from pipelines.models import run_all
+    from sources.agreements import load_folder
+    from sources.agreements.warehouse import load_plan_tables
+    from sources.ingest import ensure_schema, ingest_paths
+    from sources.taxonomy import load_reference_tables
+
+    con = duckdb.connect(str(path))
+    ensure_schema(con)
+    load_reference_tables(con)
+    load_plan_tables(con, load_folder())
+    results = ingest_paths(con, files)
+    run_all(con)
+    return con, results
+
+
 def run_cli(*args: str) -> int:
     from pipelines.cli import main
 

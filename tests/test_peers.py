@@ -16,7 +16,7 @@ from dashboards.data import SiteData
 from dashboards.sections import peers as P
 from sources.peers import PeerGroup, Peers
 from sources.policy import load_policy
-from tests.conftest import REAL, requires_shared
+from tests.conftest import REAL, real_warehouse, requires_shared
 
 HEADLINE = "Totalt antal anmälda brott"
 NTU_ITEM = "Otrygghet vid utevistelse sent på kvällen i det egna bostadsområdet"
@@ -93,21 +93,11 @@ def test_county_table_signals_are_adjusted_together_and_missing_years_say_so():
 @pytest.fixture(scope="module")
 def dalarna(tmp_path_factory):
     requires_shared()
-    from pipelines.models import run_all
-    from sources.agreements import load_folder
-    from sources.agreements.warehouse import load_plan_tables
-    from sources.ingest import ensure_schema, ingest_paths
-    from sources.taxonomy import load_reference_tables
-
-    con = duckdb.connect(str(tmp_path_factory.mktemp("dalarna") / "w.duckdb"))
-    ensure_schema(con)
-    load_reference_tables(con)
-    load_plan_tables(con, load_folder())
     folder = REAL / "region-dalarna-brott"
-    ingest_paths(con, [folder / "bra_kommunindikatorer_dalarna.csv", folder / "brott_polisen_borlange_2022-2025.csv",
-                       folder / "bef_deso_dalarna_2022-2025.csv", folder / "deso_2025_dalarna.geojson",
-                       REAL / "utsatta-omraden" / "uso_2025_sodermanland_sodertalje_borlange.geojson"])
-    run_all(con)
+    con, _ = real_warehouse(tmp_path_factory.mktemp("dalarna") / "w.duckdb", [
+        folder / "bra_kommunindikatorer_dalarna.csv", folder / "brott_polisen_borlange_2022-2025.csv",
+        folder / "bef_deso_dalarna_2022-2025.csv", folder / "deso_2025_dalarna.geojson",
+        REAL / "utsatta-omraden" / "uso_2025_sodermanland_sodertalje_borlange.geojson"])
     yield con
     con.close()
 
@@ -310,11 +300,14 @@ def test_regso_small_area_counts_and_their_rates_are_hidden_on_hand_made_rows():
 
     data = _site([])
     data.marts["crime_by_regso_year"] = pd.DataFrame({
-        "municipality_code": ["2081"] * 2, "regso_code": ["2081R001", "2081R002"], "regso_name": ["Liten", "Stor"],
-        "named": [True, True], "year": [2025] * 2, "quarters": [4] * 2, "crimes": [3, 100],
-        "population": [500.0, 2000.0]})
+        "municipality_code": ["2081"] * 4, "regso_code": ["2081R001", "2081R002", "2081R003", "2081R004"],
+        "regso_name": ["Liten", "Stor", "Fyra", "Fem"], "named": [True] * 4, "year": [2025] * 4, "quarters": [4] * 4,
+        "crimes": [3, 100, 4, 5], "population": [500.0, 2000.0, 900.0, 900.0]})
     [block] = regso_blocks(data, "2081", load_policy())
     t = block.table.set_index("Kod")
     # 500 < 1 000 inhabitants: 3 shows as "<5" and its rate (600) would give it away: "×"; 100 of 2 000 = 5 000
     assert (t.loc["2081R001", "2025"], t.loc["2081R001", "Per 100 000 inv. 2025"]) == ("<5", "×")
     assert (t.loc["2081R002", "2025"], t.loc["2081R002", "Per 100 000 inv. 2025"]) == ("100", "5\u00a0000")
+    # on each side of the policy's largest hidden count (4): 4 hidden, 5 shown (5 of 900 = 556 per 100 000)
+    assert (t.loc["2081R003", "2025"], t.loc["2081R004", "2025"]) == ("<5", "5")
+    assert t.loc["2081R004", "Per 100 000 inv. 2025"] == "556"

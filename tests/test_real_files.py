@@ -11,12 +11,7 @@ import math
 import duckdb
 import pytest
 
-from pipelines.models import run_all
-from sources.agreements import load_folder
-from sources.agreements.warehouse import load_plan_tables
-from sources.ingest import ensure_schema, ingest_paths
-from sources.taxonomy import load_reference_tables
-from tests.conftest import REAL, requires_shared
+from tests.conftest import REAL, real_warehouse, requires_shared
 
 FILES = {
     "polisen-events/api_snapshot_2025-02-28.json": ("polisen_events", "polisen-api-events"),
@@ -38,12 +33,7 @@ FILES = {
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     requires_shared()
-    con = duckdb.connect(str(tmp_path_factory.mktemp("real") / "w.duckdb"))
-    ensure_schema(con)
-    load_reference_tables(con)
-    load_plan_tables(con, load_folder())
-    results = ingest_paths(con, [REAL / f for f in FILES])  # feed and profile recognised from the headers
-    run_all(con)
+    con, results = real_warehouse(tmp_path_factory.mktemp("real") / "w.duckdb", [REAL / f for f in FILES])
     yield con, results
     con.close()
 
