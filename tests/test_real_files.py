@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import math
 
-import duckdb
 import pytest
 
 from tests.conftest import REAL, real_warehouse, requires_shared
