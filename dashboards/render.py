@@ -33,6 +33,12 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 PLOTLY_JS = "plotly.min.js"
 
+# The pages ship a partial plotly.js (dashboards/static/plotly/: the core, which holds scatter, plus bar and
+# heatmap; built by its build.js from the plotly.js version that the plotly package draws for). A figure of
+# another trace type would not draw, so Block.figure_html refuses it: add the type to entry.js, rebuild, and here.
+PLOTLY_BUNDLE = STATIC / "plotly" / "plotly-lagesbild.min.js"
+BUNDLED_TRACES = frozenset({"scatter", "bar", "heatmap"})
+
 
 @dataclass
 class Block:
@@ -65,6 +71,10 @@ class Block:
         from plotly.io.json import to_json_plotly
 
         fig = self.figure.to_plotly_json()  # a copy: input text in labels is escaped here (shown, never rendered)
+        missing = {t.get("type", "scatter") for t in fig["data"]} - BUNDLED_TRACES
+        if missing:
+            raise ValueError(f"figure {self.id}: trace type {', '.join(sorted(missing))} is not in the pages' "
+                             f"plotly.js bundle ({PLOTLY_BUNDLE.relative_to(STATIC.parent.parent)})")
         spec = to_json_plotly({"data": figures.escape_traces(fig["data"]), "layout": fig["layout"],
                                "config": {"displaylogo": False, "responsive": True,
                                           "toImageButtonOptions": {"filename": self.id}}})
@@ -105,9 +115,7 @@ def _umask() -> int:
 
 
 def ensure_plotly_js(out_dir: Path) -> None:
-    import plotly.offline
-
-    js = plotly.offline.get_plotlyjs().encode("utf-8")
+    js = PLOTLY_BUNDLE.read_bytes()
     target = out_dir / PLOTLY_JS
     if not target.exists() or target.stat().st_size != len(js):
         write_atomic(target, js)
