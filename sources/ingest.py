@@ -91,17 +91,28 @@ def history_table_ddl(contract: Contract) -> str:
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Every feed's raw and history table with every column its contract has. Only what is missing is created
+    (one catalog query first): each DDL statement is a catalog write, and issuing them all cost ≈ 0,2 s a call."""
     ensure_meta(con)
-    run(con, "CREATE SCHEMA IF NOT EXISTS raw")
-    run(con, "CREATE SCHEMA IF NOT EXISTS history")
+    have: dict[tuple[str, str], set[str]] = {}
+    for schema, table, column in run(con, "SELECT schema_name, table_name, column_name FROM duckdb_columns() "
+                                          "WHERE database_name = current_database() "
+                                          "AND schema_name IN ('raw', 'history')"):
+        have.setdefault((schema, table), set()).add(column)
+    if not have:
+        run(con, "CREATE SCHEMA IF NOT EXISTS raw")
+        run(con, "CREATE SCHEMA IF NOT EXISTS history")
     for feed in all_feeds():
         contract = load_contract(feed)
-        run(con, raw_table_ddl(contract))
-        run(con, history_table_ddl(contract))
-        # a column a contract gained since the warehouse was made: added, empty for the rows already loaded
-        for schema in ("raw", "history"):
+        for schema, ddl in (("raw", raw_table_ddl), ("history", history_table_ddl)):
+            columns = have.get((schema, feed))
+            if columns is None:
+                run(con, ddl(contract))
+                continue
+            # a column a contract gained since the warehouse was made: added, empty for the rows already loaded
             for c in contract.columns:
-                run(con, f"ALTER TABLE {schema}.{q(feed)} ADD COLUMN IF NOT EXISTS {q(c.name)} {c.duckdb_type}")
+                if c.name not in columns:
+                    run(con, f"ALTER TABLE {schema}.{q(feed)} ADD COLUMN {q(c.name)} {c.duckdb_type}")
 
 
 def sha256_of(path: Path) -> str:

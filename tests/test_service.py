@@ -71,6 +71,27 @@ def test_partitions_are_municipality_by_quarter_from_reference_data_or_the_deplo
         Deployment.load(Home(tmp_path))
 
 
+def test_kept_partition_keys_follow_the_quarters_as_dagster_lists_them():
+    """The keys are kept between steps (pipelines/partitions.py) but must change when a quarter begins: each
+    answer equals a plain MultiPartitionsDefinition's at the same time, on each side of a quarter's start."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pipelines.partitions import Deployment, partitions_def
+
+    kept = partitions_def(Deployment(("0484", "0486"), "2025-Q1"))
+    plain = dg.MultiPartitionsDefinition({d.name: d.partitions_def for d in kept.partitions_defs})
+    sthlm = ZoneInfo("Europe/Stockholm")
+    before, after = datetime(2026, 9, 30, 23, 59, tzinfo=sthlm), datetime(2026, 10, 1, 0, 1, tzinfo=sthlm)
+    for when in (before, after, before):
+        assert kept.get_partition_keys(current_time=when) == plain.get_partition_keys(current_time=when)
+    # by hand: on 30 September 2025-Q1 … 2026-Q2 are complete (6) plus the running 2026-Q3 (end_offset=1) = 7;
+    # from 1 October 2026-Q3 is complete and 2026-Q4 runs = 8
+    assert len(kept.get_partition_keys(current_time=before)) == 2 * 7
+    assert len(kept.get_partition_keys(current_time=after)) == 2 * 8
+    assert kept.get_partition_keys(current_time=after)[-1] == "0486|2026-10-01"
+
+
 def test_materializing_one_partition_rebuilds_that_partition_only(home):
     from pipelines.definitions import build_definitions
 
