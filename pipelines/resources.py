@@ -1,8 +1,14 @@
 """Dagster resources: the DuckDB warehouse and the lägesbild home (incoming folder, site)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Any
+
 import dagster as dg
+import duckdb
+from dagster._utils.backoff import backoff
 from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
 
 from pipelines.home import Home
 
@@ -16,9 +22,41 @@ class LagesbildHome(dg.ConfigurableResource):
         return Home.resolve(self.root or None)
 
 
+class WarehouseResource(DuckDBResource):
+    """The warehouse, opened once per run in a process rather than once per step.
+
+    Opening the DuckDB file reads its catalogue and closing it checkpoints: ≈ 45 ms a step, some 70 steps a
+    refresh. The file is opened on the first ``get_connection`` and closed when the run's resources are torn down
+    (the in-process executor: once per run; the multiprocess executor: once per step process, as before). Each
+    ``get_connection`` still yields a connection of its own (DuckDB's ``cursor()``: same database, its own
+    transaction and temporary tables), closed when the step's block ends, so steps share nothing but the file."""
+
+    _anchor: Any = PrivateAttr(default=None)
+
+    @contextmanager
+    def get_connection(self):
+        if self._anchor is None:  # as DuckDBResource connects (retrying while another process holds the file)
+            self._anchor = backoff(fn=duckdb.connect, retry_on=(RuntimeError, duckdb.IOException), max_retries=10,
+                                   kwargs={"database": self.database, "read_only": False,
+                                           "config": {"custom_user_agent": "dagster", **self.connection_config}})
+        con = self._anchor.cursor()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close_warehouse()
+
+    def close_warehouse(self) -> None:
+        if self._anchor is not None:
+            anchor, self._anchor = self._anchor, None
+            anchor.close()
+
+
 def build_resources(home: Home) -> dict:
     home.ensure()
     return {
-        "duckdb": DuckDBResource(database=str(home.warehouse)),
+        "duckdb": WarehouseResource(database=str(home.warehouse)),
         "home": LagesbildHome(root=str(home.root) if home.root else ""),
     }

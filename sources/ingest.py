@@ -99,9 +99,11 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                                           "WHERE database_name = current_database() "
                                           "AND schema_name IN ('raw', 'history')"):
         have.setdefault((schema, table), set()).add(column)
-    if not have:
-        run(con, "CREATE SCHEMA IF NOT EXISTS raw")
-        run(con, "CREATE SCHEMA IF NOT EXISTS history")
+    schemas = {r[0] for r in run(con, "SELECT schema_name FROM duckdb_schemas() "
+                                      "WHERE database_name = current_database()")}
+    for schema in ("raw", "history"):
+        if schema not in schemas:
+            run(con, f"CREATE SCHEMA {schema}")
     for feed in all_feeds():
         contract = load_contract(feed)
         for schema, ddl in (("raw", raw_table_ddl), ("history", history_table_ddl)):
