@@ -10,6 +10,8 @@ Measured, each in a child process (wall time and the child's peak RSS from ``wai
 2. The floor: ``pipelines/bench_floor.sql`` in plain DuckDB, reading the same files straight into the same
    partitioned marts (no contracts, no quarantine, no checks, no pages): what the hardware needs at least.
 3. An incremental refresh after one new file for one municipality and one new quarter.
+4. ``make demo``'s commands (read from the Makefile's ``demo`` recipe) in a fresh home, each a new process.
+5. With ``--with-tests``: the test suite as ``make test`` runs it (pytest in a child process).
 
 The totals of the product's marts and the floor's are compared, so the floor computes the same thing.
 """
@@ -200,6 +202,50 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float,
     return wall, usage.ru_maxrss / 1024, proc.returncode, text
 
 
+def demo_commands(makefile: Path = PROJECT_ROOT / "Makefile") -> list[list[str]]:
+    """The ``lagesbild`` commands of the Makefile's ``demo`` recipe, as arguments (so the benchmark times exactly
+    what ``make demo`` runs, without a copy of it here)."""
+    import shlex
+
+    commands, inside = [], False
+    for line in makefile.read_text(encoding="utf-8").splitlines():
+        if line.startswith("demo:"):
+            inside = True
+            continue
+        if inside:
+            if not line.startswith("\t"):
+                break
+            words = shlex.split(line.strip())
+            if words and words[0].endswith("/lagesbild"):
+                commands.append(words[1:])
+    if not commands:
+        raise ValueError(f"{makefile}: no lagesbild command in the demo recipe")
+    return commands
+
+
+def bench_demo(workdir: Path) -> tuple[float, list[tuple[str, float]]]:
+    """Wall seconds of ``make demo``'s commands in a fresh home under ``workdir`` (the install step excluded:
+    it is a no-op once installed), in all and per command."""
+    home = workdir / "demo-home"
+    shutil.rmtree(home, ignore_errors=True)
+    spent = []
+    for args in demo_commands():
+        wall, _, rc, out = run_measured([sys.executable, "-m", "pipelines.cli", "--home", str(home), *args])
+        if rc != 0:
+            print(out[-4000:], file=sys.stderr)
+            raise RuntimeError(f"make demo: `lagesbild {' '.join(args)}` failed (exit {rc})")
+        spent.append((" ".join(args[:1]), wall))
+    shutil.rmtree(home, ignore_errors=True)
+    return sum(w for _, w in spent), spent
+
+
+def bench_tests() -> tuple[float, str]:
+    """Wall seconds of the test suite as ``make test`` runs it (pytest from the project root), and its last line."""
+    wall, _, rc, out = run_measured([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    return wall, last + ("" if rc == 0 else f" (exit {rc})")
+
+
 def floor_sql(incoming: Path) -> str:
     return FLOOR_SQL.read_text(encoding="utf-8").replace("{incoming}", str(incoming)).replace(
         "{reference}", str(PROJECT_ROOT / "data" / "reference"))
@@ -245,7 +291,8 @@ def compare(product: Path, floor: Path) -> list[str]:
 
 
 def bench_refresh(scale: float, municipalities: int, years: int, workdir: Path | None = None,
-                  keep: bool = False, skip_floor: bool = False) -> int:
+                  keep: bool = False, skip_floor: bool = False, with_tests: bool = False,
+                  skip_demo: bool = False) -> int:
     own = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="lagesbild-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -311,12 +358,23 @@ def bench_refresh(scale: float, municipalities: int, years: int, workdir: Path |
 
             bench_pages(home / "site", runs=3, only=[pages[0].name], results=drawn)
         figures, first, every = next(iter(drawn.values()), (0, float("nan"), float("nan")))
+        demo = "not run (--no-demo)"
+        if not skip_demo:
+            demo_wall, demo_steps = bench_demo(workdir)
+            demo = f"{demo_wall:.1f} s"
+            print(f"make demo (its commands in a fresh home): {demo_wall:.1f} s wall ("
+                  + ", ".join(f"{name} {w:.1f} s" for name, w in demo_steps) + ") (target <= 15 s)")
+        tests = "not run (--with-tests)"
+        if with_tests:
+            tests_wall, tests_line = bench_tests()
+            tests = f"{tests_wall:.0f} s"
+            print(f"make test (pytest, serial): {tests_wall:.0f} s wall: {tests_line} (target <= 240 s)")
         print("summary (targets in brackets): "
               f"full {full_wall:.1f} s | floor {'-' if ratio is None else f'{full_wall / ratio:.1f} s'} | "
               f"ratio {'-' if ratio is None else f'{ratio:.2f}'} [<= 1.5] | "
               f"peak RSS {full_rss:,.0f} MB [<= 2000] | incremental {inc_wall:.1f} s [<= 5] | "
               f"{figures}-figure page: first screen {first:,.0f} ms, all drawn {every:,.0f} ms [<= 1000] | "
-              "make demo and make test: time them with farm-bench (README, Benchmarks) [<= 15 s, <= 240 s]")
+              f"make demo {demo} [<= 15] | make test {tests} [<= 240]")
         return 0
     finally:
         if own and not keep:

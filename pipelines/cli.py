@@ -276,7 +276,18 @@ def cmd_bench(args, home: Home) -> int:
         from pipelines.bench_national import bench_refresh
 
         return bench_refresh(args.scale, args.municipalities, args.years, workdir=args.dir, keep=args.keep,
-                             skip_floor=args.no_floor)
+                             skip_floor=args.no_floor, with_tests=args.with_tests,
+                             skip_demo=args.no_demo)
+    if args.what == "demo":
+        import tempfile
+
+        from pipelines.bench_national import bench_demo
+
+        with tempfile.TemporaryDirectory(prefix="lagesbild-demo-") as tmp:
+            wall, steps = bench_demo(Path(tmp))
+        print(f"make demo (its commands in a fresh home): {wall:.1f} s wall ("
+              + ", ".join(f"{name} {w:.1f} s" for name, w in steps) + ") (target <= 15 s)")
+        return 0
     if args.what == "ingest":
         return bench_ingest(args.rows)
     if args.what == "pages":
@@ -367,10 +378,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_plan_show)
 
     s = sub.add_parser("bench", help="benchmarks that print figures (not tests)")
-    s.add_argument("what", choices=["refresh", "ingest", "pages", "poison"], nargs="?", default="refresh",
+    s.add_argument("what", choices=["refresh", "ingest", "pages", "poison", "demo"], nargs="?", default="refresh",
                    help="refresh (default): national-scale full refresh vs a plain DuckDB floor, then an incremental "
-                        "refresh; ingest: N generated crime rows from one CSV; pages: time until every figure is "
-                        "drawn; poison: peak memory of ingesting hostile files (target ≤ 1 GB each)")
+                        "refresh, the page, make demo's commands (and with --with-tests the test suite); ingest: N "
+                        "generated crime rows from one CSV; pages: time until every figure is drawn; poison: peak "
+                        "memory of ingesting hostile files (target ≤ 1 GB each); demo: make demo's commands in a "
+                        "fresh home")
     s.add_argument("--rows", type=int, default=1_000_000, help="ingest: rows to load")
     s.add_argument("--scale", type=float, default=1.0,
                    help="refresh: share of national volume (1 = 15 M crime rows, 3 M EST events, 1 M survey answers)")
@@ -379,6 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dir", type=Path, help="refresh: work folder (default: a temporary folder, removed afterwards)")
     s.add_argument("--keep", action="store_true", help="refresh: keep the temporary work folder")
     s.add_argument("--no-floor", action="store_true", help="refresh: skip the plain DuckDB floor")
+    s.add_argument("--no-demo", action="store_true", help="refresh: skip timing make demo's commands")
+    s.add_argument("--with-tests", action="store_true",
+                   help="refresh: also time the test suite as make test runs it (about 11 minutes on 2 cores)")
     s.set_defaults(func=cmd_bench)
     return p
 

@@ -224,7 +224,7 @@ def test_a_partition_runs_under_the_multiprocess_executor_one_step_per_process(h
 
 def test_bench_runs_at_a_reduced_scale(tmp_path):
     """The smoke test of `lagesbild bench`: full refresh, the plain DuckDB floor, an incremental refresh."""
-    out = subprocess.run(CLI + ["bench", "--scale", "0.0005", "--municipalities", "6", "--years", "2",
+    out = subprocess.run(CLI + ["bench", "--scale", "0.0005", "--municipalities", "6", "--years", "2", "--no-demo",
                                 "--dir", str(tmp_path / "bench")], cwd=REPO, capture_output=True, text=True,
                          timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
@@ -233,6 +233,22 @@ def test_bench_runs_at_a_reduced_scale(tmp_path):
     assert "ratio full refresh / floor:" in text and "peak RSS" in text
     assert "incremental refresh (municipality" in text
     assert "Modell marts.crime_by_quarter: 1 partitioner" in text
+    assert "make demo not run (--no-demo) [<= 15] | make test not run (--with-tests) [<= 240]" in text
+
+
+def test_the_bench_times_the_commands_of_the_makefiles_demo_recipe(tmp_path):
+    from pipelines.bench_national import demo_commands
+
+    # the project's Makefile, read by hand: sample, refresh, publish of the BRÅ pack
+    assert demo_commands() == [["sample"], ["refresh"],
+                               ["publish", "--meeting", "bra", "--period", "2026-Q3", "--municipality", "0486"]]
+    made = tmp_path / "Makefile"
+    made.write_text("demo: install\n\t$(BIN)/lagesbild sample --municipalities 0486\n\techo hej\n\n"
+                    "test:\n\t$(BIN)/lagesbild refresh\n", encoding="utf-8")
+    assert demo_commands(made) == [["sample", "--municipalities", "0486"]]  # the recipe ends at its first blank line
+    made.write_text("demo:\n\techo ingen\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no lagesbild command in the demo recipe"):
+        demo_commands(made)
 
 
 def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_home, tmp_path, monkeypatch):
@@ -282,3 +298,40 @@ def test_a_file_loaded_outside_a_refresh_is_picked_up_by_the_next_refresh(home, 
                            "AND year = 2026 AND quarter = 1").fetchall()[0][0] == 3
     finally:
         con.close()
+
+
+def test_one_warehouse_connection_per_run_isolates_steps_and_gives_memory_back(tmp_path):
+    """pipelines/resources.WarehouseResource: steps share the open file, not their temporary tables or
+    transactions; after each step DuckDB's buffer cache is emptied and the memory limit is what it was."""
+    from pipelines.resources import WarehouseResource
+
+    db = tmp_path / "w.duckdb"
+    seed = duckdb.connect(str(db))
+    # hashes do not compress: 3 M rows × 2 BIGINT ≈ 48 MB of blocks
+    seed.execute("CREATE TABLE t AS SELECT range AS x, hash(range) AS y FROM range(3000000)")
+    seed.close()
+    res = WarehouseResource(database=str(db))
+
+    def cached_mb(con) -> float:
+        return con.execute("SELECT sum(memory_usage_bytes) / 1e6 FROM duckdb_memory()").fetchall()[0][0]
+
+    with res.get_connection() as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        # every value of y is read (each is even or odd): 3 M; the sum of 0 … 2 999 999 by hand
+        assert con.execute("SELECT sum(x), count(*) FILTER (y % 2 = 0) + count(*) FILTER (y % 2 = 1) FROM t"
+                           ).fetchall()[0] == (2999999 * 3000000 // 2, 3000000)
+        assert cached_mb(con) > 10  # the table's blocks are in the cache
+        con.execute("CREATE TEMP TABLE mine AS SELECT 1 AS a")
+        con.begin()
+        con.execute("INSERT INTO t VALUES (-1, 0)")  # left uncommitted when the step ends
+    anchor = res._anchor
+    assert anchor is not None
+    assert cached_mb(anchor) < 2
+    assert anchor.execute("SELECT current_setting('memory_limit')").fetchall()[0][0] == limit
+    with res.get_connection() as con:
+        assert res._anchor is anchor  # the same open database
+        assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'mine'").fetchall()[0][0] == 0
+        assert con.execute("SELECT count(*) FROM t WHERE x = -1").fetchall()[0][0] == 0
+    res.close_warehouse()
+    assert res._anchor is None
+    duckdb.connect(str(db), read_only=True).close()  # the file is free for a reader with another configuration
