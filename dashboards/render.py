@@ -117,7 +117,7 @@ def _umask() -> int:
 def ensure_plotly_js(out_dir: Path) -> None:
     js = PLOTLY_BUNDLE.read_bytes()
     target = out_dir / PLOTLY_JS
-    if not target.exists() or target.stat().st_size != len(js):
+    if not target.exists() or target.read_bytes() != js:  # by content: a rebuilt bundle can keep its size
         write_atomic(target, js)
 
 

@@ -56,3 +56,12 @@ def test_bundled_trace_types_render(trace):
 def test_a_trace_type_outside_the_bundle_is_refused(trace):
     with pytest.raises(ValueError, match="not in the pages' plotly.js bundle"):
         _block(go.Figure([go.Scatter(x=[1], y=[1]), trace])).figure_html()
+
+
+def test_a_stale_bundle_beside_the_pages_is_replaced_even_at_the_same_size(tmp_path):
+    from dashboards.render import PLOTLY_JS, ensure_plotly_js
+
+    stale = tmp_path / PLOTLY_JS
+    stale.write_bytes(b"x" * PLOTLY_BUNDLE.stat().st_size)
+    ensure_plotly_js(tmp_path)
+    assert stale.read_bytes() == PLOTLY_BUNDLE.read_bytes()
