@@ -50,6 +50,24 @@ def published(sample_home):
     server.shutdown()
 
 
+def open_and_draw(browser, address: str):
+    """A new 1 280 px page at ``address``, scrolled through so every figure is drawn (they are drawn as they come
+    near the screen), waiting until each is; returns (page, figures on the page, console/page errors, failed
+    requests)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    failed: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.goto(address)
+    expected = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
+    page.evaluate(SCROLL_THROUGH)
+    page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
+                           ".every(d => d.querySelector('.main-svg'))", timeout=60000)
+    return page, expected, errors, failed
+
+
 def load_pages_and_draw(site: Path, urls: list[str], shot_prefix: str, require: dict[str, str] | None = None) -> None:
     """Serve ``site`` on loopback and load each page in headless Chromium: no console error, no failed request
     (nothing fetched from the internet), every figure drawn after scrolling through, and for a page in ``require``
@@ -66,17 +84,8 @@ def load_pages_and_draw(site: Path, urls: list[str], shot_prefix: str, require: 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-gpu"])
             for url in urls:
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                errors: list[str] = []
-                failed: list[str] = []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.on("requestfailed", lambda r: failed.append(r.url))
-                page.goto(f"http://127.0.0.1:{server.server_address[1]}/{url}")
-                expected = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
-                page.evaluate(SCROLL_THROUGH)
-                page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                                       ".every(d => d.querySelector('.main-svg'))", timeout=60000)
+                address = f"http://127.0.0.1:{server.server_address[1]}/{url}"
+                page, expected, errors, failed = open_and_draw(browser, address)
                 assert expected >= 1 and not errors and not failed, (url, expected, errors, failed)
                 if require and url in require:
                     assert page.evaluate("s => document.querySelectorAll(s).length", require[url]) > 0, url
@@ -105,17 +114,7 @@ def test_every_page_loads_without_console_errors_and_draws_every_figure(publishe
             "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
         for url in urls:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            errors: list[str] = []
-            failed: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("requestfailed", lambda r: failed.append(r.url))
-            page.goto(f"{base}/{url}")
-            expected = page.evaluate("document.querySelectorAll('.plotly-graph-div').length")
-            page.evaluate(SCROLL_THROUGH)  # figures are drawn as they come near the screen
-            page.wait_for_function("() => [...document.querySelectorAll('.plotly-graph-div')]"
-                                   ".every(d => d.querySelector('.main-svg'))", timeout=60000)
+            page, expected, errors, failed = open_and_draw(browser, f"{base}/{url}")
             drawn = page.evaluate("document.querySelectorAll('.plotly-graph-div .main-svg').length")
             assert not errors, (url, errors)
             assert not failed, (url, failed)
