@@ -103,3 +103,53 @@ def test_an_inline_set_repeats_only_when_it_holds_every_allowed_value():
     spec = {"type": "expect_column_values_to_be_in_set", "column": "period_type"}
     assert repeats_contract({**spec, "value_set": allowed}, contract)
     assert not repeats_contract({**spec, "value_set": allowed[:-1]}, contract)  # one allowed value now fails
+
+
+def _crime_like_table(con, nulls_in_area: int) -> None:
+    """Four rows with a wide column no expectation names; ``nulls_in_area`` of them have no area code."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    areas = ["A1", "A1", "A2", "A2"][:4 - nulls_in_area] + [None] * nulls_in_area
+    rows = [("K1", 1, "0486"), ("K2", 1, "0486"), ("K3", 2, "9999"), ("K4", 1, "0484")]
+    con.execute("CREATE OR REPLACE TABLE staging.t (report_id VARCHAR, crime_seq INTEGER, municipality_code VARCHAR, "
+                "area_code VARCHAR, note VARCHAR, source_sha256 VARCHAR)")
+    con.executemany("INSERT INTO staging.t VALUES (?, ?, ?, ?, ?, ?)",
+                    [[*r, a, "x" * 1000, f"f{i % 2}"] for i, (r, a) in enumerate(zip(rows, areas))])
+
+
+SPECS = [
+    {"type": "expect_column_values_to_be_in_set", "column": "municipality_code", "value_set": ["0486", "0484"],
+     "severity": "error"},
+    {"type": "expect_column_values_to_not_be_null", "column": "nonexistent", "severity": "warn"},
+    {"type": "expect_column_values_to_not_be_null", "column": "area_code", "mostly": 0.5, "severity": "warn"},
+]
+
+
+@pytest.mark.parametrize("nulls,ok", [(2, True), (3, False)])  # 2 of 4 filled = 0,5: at `mostly`; 1 of 4 below
+def test_row_level_checks_read_the_named_columns_and_each_result_is_its_own_expectations(nulls, ok):
+    """GE gets only the columns the expectations and the row key name (not the wide ``note``); an expectation GE
+    cannot evaluate (a column the table lacks) is reported as such on its own line, and does not shift the others'
+    results onto the wrong expectation (GE lists a raised expectation first). Counts worked by hand."""
+    from pipelines.checks import _projection, evaluate
+
+    con = duckdb.connect()
+    _crime_like_table(con, nulls)
+    suite = Suite(feed="crime_reports", table="staging.t", row_id=["report_id", "crime_seq"], expectations=SPECS)
+    columns = {"report_id", "crime_seq", "municipality_code", "area_code", "note", "source_sha256"}
+    assert _projection(SPECS[:1], suite.row_id, columns) == '"municipality_code", "report_id", "crime_seq"'
+    assert _projection(SPECS, suite.row_id, columns) == "*"  # GE must see that `nonexistent` is missing
+
+    [in_set] = evaluate(con, suite, "error")
+    assert (in_set.column, in_set.success, in_set.unexpected_count, in_set.element_count) == \
+        ("municipality_code", False, 1, 4)
+    assert in_set.examples == ["9999"] and in_set.rows == ["K3 | 2"]
+
+    missing, area = evaluate(con, suite, "warn")
+    assert missing.column == "nonexistent" and not missing.success
+    assert missing.describe() == "kunde inte kontrolleras: kolumnen nonexistent finns inte i tabellen"
+    assert (area.column, area.success, area.unexpected_count, area.element_count) == ("area_code", ok, nulls, 4)
+    assert area.examples == ["saknas"] * nulls  # an empty cell is named as the pages name it, not None or nan
+    # the stored results say the same (the quality page reads them)
+    stored = dict(con.execute("SELECT column_name, detail FROM meta.check_results WHERE feed = 'crime_reports' "
+                              "AND severity = 'warn'").fetchall())
+    assert stored["nonexistent"] == "kunde inte kontrolleras: kolumnen nonexistent finns inte i tabellen"
+    assert stored["area_code"] == ("ok" if ok else f"{nulls} av 4 värden avviker; t.ex. " + ", ".join(["saknas"] * nulls))

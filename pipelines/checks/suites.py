@@ -35,6 +35,9 @@ class Outcome:
     def describe(self) -> str:
         if self.success:
             return "ok"
+        if not self.unexpected_count and not self.element_count and self.examples \
+                and self.examples[0].startswith("kunde inte kontrolleras"):
+            return self.examples[0]
         ex = f"; t.ex. {', '.join(self.examples[:5])}" if self.examples else ""
         return f"{self.unexpected_count} av {self.element_count} värden avviker{ex}"
 
@@ -102,13 +105,15 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
             if pd.api.types.is_string_dtype(frame[col]):
                 kwargs.setdefault("mostly", 1.0)
         cls = getattr(gx.expectations, _class_name(spec["type"]))
-        gsuite.add_expectation(cls(**kwargs))
+        # GE lists results in its own order (an expectation that raised comes first): the index says whose it is
+        gsuite.add_expectation(cls(**kwargs, meta={"lagesbild_spec": len(specs)}))
         specs.append(spec)
     if not specs:
         return custom
     data = frame.reset_index(drop=True)
     # GE's pandas engine handles numpy dtypes best: hand it object/float columns instead of pandas' extension types
-    data = data.astype({c: object for c in data.columns if isinstance(data[c].dtype, pd.StringDtype)})
+    data = data.astype({c: object for c in data.columns if isinstance(data[c].dtype, pd.StringDtype)
+                        and data[c].dtype.na_value is pd.NA})
     # … and the dtypes its vectorised range check recognises (datetime64[ns], int64/float64); others go row by row
     casts = {}
     for c in data.columns:
@@ -125,15 +130,19 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
     # SUMMARY: counts plus the first MAX_EXAMPLES offending values and row indexes (COMPLETE would list them all)
     result = batch.validate(gsuite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES})
     outcomes = []
-    for spec, r in zip(specs, result.results):
+    for r in sorted(result.results, key=lambda r: r.expectation_config.meta["lagesbild_spec"]):
+        spec = specs[r.expectation_config.meta["lagesbild_spec"]]
         res = r.result or {}
+        problem = _raised(r.exception_info, spec)
         idx = res.get("partial_unexpected_index_list") or res.get("unexpected_index_list") or []
         rows = []
         for i in idx[:MAX_EXAMPLES]:
             pos = i if isinstance(i, int) else i.get("index") if isinstance(i, dict) else None
             if isinstance(pos, int) and suite.row_id and pos < len(data):
                 rows.append(" | ".join(str(data.at[pos, c]) for c in suite.row_id if c in data.columns))
-        examples = [str(v) for v in (res.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
+        examples = ["saknas" if _missing(v) else str(v) for v in (res.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
+        if problem:
+            examples = [problem]
         column = spec.get("column") or ",".join(spec.get("column_list", [])) or "(tabell)"
         outcomes.append(Outcome(
             expectation=spec["type"], column=column, severity=spec.get("severity", "error"),
@@ -141,6 +150,29 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
             element_count=int(res.get("element_count") or 0),
             examples=examples, rows=rows))
     return outcomes + custom
+
+
+def _raised(info, spec: dict) -> str | None:
+    """Why GE could not evaluate an expectation (it then reports failure with no counts), in words for a steward."""
+    if not info:
+        return None
+    found = [info] if info.get("raised_exception") else [v for v in info.values() if isinstance(v, dict)
+                                                          and v.get("raised_exception")]
+    if not found:
+        return None
+    message = str(found[0].get("exception_message") or "")
+    if "does not exist" in message:
+        return f"kunde inte kontrolleras: kolumnen {spec.get('column') or ', '.join(spec.get('column_list', []))} " \
+               "finns inte i tabellen"
+    return f"kunde inte kontrolleras: {message}"
+
+
+def _missing(value) -> bool:
+    """An empty cell as GE lists it (None, NaN or pd.NA, depending on the column's dtype): shown as "saknas"."""
+    try:
+        return value is None or bool(pd.isna(value))
+    except (TypeError, ValueError):  # a list or array value is not an empty cell
+        return False
 
 
 def plausible_volume(frame: pd.DataFrame, spec: dict) -> Outcome:
