@@ -8,7 +8,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sources.coerce import parse_number
+from sources.coerce import _parse_number_written, parse_number
 from sources.readers import read_file
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzåäöÅÄÖé0123456789 -_./:()"
@@ -76,6 +76,20 @@ def test_swedish_number_formats_parse_back(value):
     spaced = swedish.replace("\u00a0", " ")
     parsed = parse_number(pd.Series([plain, swedish, spaced], dtype="string"))
     assert all(abs(p - x) < 1e-6 for p in parsed)
+
+
+PLAIN = st.one_of(st.from_regex(r"\A[+-]?[0-9]{1,21}\Z"),  # 20+ digits: beyond int64
+                  st.from_regex(r"\A[+-]?[0-9]{1,12}\.[0-9]{1,6}\Z"))
+WRITTEN = st.sampled_from(["1 234", "1\u00a0234,5", "1.234,5", "\u22123", "12,0", " 7 ", "x", "1e3"])
+
+
+@given(st.lists(st.one_of(PLAIN, st.none()), min_size=1, max_size=20), st.one_of(st.none(), WRITTEN))
+def test_plainly_written_columns_parse_as_the_full_parse_would(cells, written):
+    """A column of plain numbers skips the rewriting passes; one cell written otherwise (a space, comma, typographic
+    minus, text) sends the whole column through them. Either way the values and the dtype are the full parse's."""
+    column = pd.Series(cells + ([written] if written else []), dtype="string", name="Antal")
+    fast, full = parse_number(column), _parse_number_written(column)
+    pd.testing.assert_series_equal(fast, full)
 
 
 def test_decimal_commas_do_not_fool_the_delimiter_detection(tmp_path):
