@@ -284,6 +284,41 @@ def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_h
             assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "many" / f).read_bytes(), f
 
 
+def test_each_template_is_compiled_once_however_many_pages_use_it(base_home, tmp_path, monkeypatch):
+    """Compiling municipality.html (with its base and macros) was a third of each page's build when every page made
+    its own Jinja environment: the pages of one process share one, and Jinja compiles a template once in it (two
+    builds here, each with a municipality page: one compilation, the same bytes)."""
+    import jinja2
+
+    import dashboards.render as render_mod
+    import dashboards.site as site_mod
+    from sources.policy import load_policy
+    from dashboards.data import load_site_data
+
+    con = duckdb.connect(str(Home(base_home).snapshot), read_only=True)
+    try:
+        data = load_site_data(con)
+    finally:
+        con.close()
+    compiled = []
+    original = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return original(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    monkeypatch.setattr(site_mod, "PARALLEL_MIN_PAGES", 10**6)  # every page in this process
+    getattr(render_mod.jinja_env, "cache_clear", lambda: None)()  # start from no compiled template
+    first = site_mod.build_site(data, tmp_path / "first", load_policy())
+    second = site_mod.build_site(data, tmp_path / "second", load_policy())  # e.g. the pack's publish after a refresh
+    assert [p for p in first.pages if p.startswith("lagesbild-")] == ["lagesbild-0486.html"] == \
+        [p for p in second.pages if p.startswith("lagesbild-")]
+    assert (tmp_path / "first" / "lagesbild-0486.html").read_bytes() == \
+        (tmp_path / "second" / "lagesbild-0486.html").read_bytes()
+    assert compiled.count("municipality.html") == 1 and compiled.count("base.html") == 1
+
+
 def test_a_file_loaded_outside_a_refresh_is_picked_up_by_the_next_refresh(home, tmp_path):
     assert run_cli("--home", str(home), "refresh") == 0
     rows = [f"5000-K{j:03d}-26;1;9301;2026-03-0{1 + j};2026-03-01;0484;;1" for j in range(3)]
