@@ -20,9 +20,10 @@ demo: install
 	$(BIN)/lagesbild refresh
 	$(BIN)/lagesbild publish --meeting bra --period 2026-Q3 --municipality 0486
 
-## Install and run the test suite (browser tests need Debian's chromium: installed here when run as root).
+## Install and run the test suite (browser tests need Debian's chromium: installed here when run as root), one
+## pytest worker per CPU, each taking the next test when it is free (pytest-xdist; `pytest tests/x.py` runs serially).
 test: install browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

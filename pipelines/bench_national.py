@@ -202,25 +202,37 @@ def run_measured(cmd: list[str], env: dict | None = None) -> tuple[float, float,
     return wall, usage.ru_maxrss / 1024, proc.returncode, text
 
 
-def demo_commands(makefile: Path = PROJECT_ROOT / "Makefile") -> list[list[str]]:
-    """The ``lagesbild`` commands of the Makefile's ``demo`` recipe, as arguments (so the benchmark times exactly
-    what ``make demo`` runs, without a copy of it here)."""
+def _recipe(makefile: Path, target: str) -> list[list[str]]:
+    """The command lines of a Makefile target's recipe, as words (up to the first line that is not a recipe line)."""
     import shlex
 
-    commands, inside = [], False
+    lines, inside = [], False
     for line in makefile.read_text(encoding="utf-8").splitlines():
-        if line.startswith("demo:"):
+        if line.startswith(f"{target}:"):
             inside = True
             continue
         if inside:
             if not line.startswith("\t"):
                 break
-            words = shlex.split(line.strip())
-            if words and words[0].endswith("/lagesbild"):
-                commands.append(words[1:])
+            lines.append(shlex.split(line.strip()))
+    return lines
+
+
+def demo_commands(makefile: Path = PROJECT_ROOT / "Makefile") -> list[list[str]]:
+    """The ``lagesbild`` commands of the Makefile's ``demo`` recipe, as arguments (so the benchmark times exactly
+    what ``make demo`` runs, without a copy of it here)."""
+    commands = [words[1:] for words in _recipe(makefile, "demo") if words and words[0].endswith("/lagesbild")]
     if not commands:
         raise ValueError(f"{makefile}: no lagesbild command in the demo recipe")
     return commands
+
+
+def pytest_arguments(makefile: Path = PROJECT_ROOT / "Makefile") -> list[str]:
+    """The arguments the Makefile's ``test`` recipe gives pytest (``python -m pytest ARGS``)."""
+    for words in _recipe(makefile, "test"):
+        if words[1:3] == ["-m", "pytest"]:
+            return words[3:]
+    raise ValueError(f"{makefile}: no `python -m pytest` in the test recipe")
 
 
 def bench_demo(workdir: Path) -> tuple[float, list[tuple[str, float]]]:
@@ -240,8 +252,9 @@ def bench_demo(workdir: Path) -> tuple[float, list[tuple[str, float]]]:
 
 
 def bench_tests() -> tuple[float, str]:
-    """Wall seconds of the test suite as ``make test`` runs it (pytest from the project root), and its last line."""
-    wall, _, rc, out = run_measured([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"])
+    """Wall seconds of the test suite as ``make test`` runs it (pytest from the project root with the recipe's
+    arguments), and its last line."""
+    wall, _, rc, out = run_measured([sys.executable, "-m", "pytest", *pytest_arguments(), "-q", "-p", "no:cacheprovider"])
     last = out.strip().splitlines()[-1] if out.strip() else ""
     return wall, last + ("" if rc == 0 else f" (exit {rc})")
 

@@ -251,6 +251,19 @@ def test_the_bench_times_the_commands_of_the_makefiles_demo_recipe(tmp_path):
         demo_commands(made)
 
 
+def test_the_bench_runs_the_suite_with_the_makefiles_test_arguments(tmp_path):
+    from pipelines.bench_national import pytest_arguments
+
+    assert pytest_arguments() == ["-n", "auto", "--dist", "worksteal"]  # the project's Makefile, read by hand
+    made = tmp_path / "Makefile"
+    made.write_text("test: install\n\t$(BIN)/python -m pytest -x tests/test_ingest.py\n\ndemo:\n"
+                    "\t$(BIN)/python -m pytest -n 4\n", encoding="utf-8")
+    assert pytest_arguments(made) == ["-x", "tests/test_ingest.py"]  # the test recipe's, not another target's
+    made.write_text("test:\n\techo ingen\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no `python -m pytest` in the test recipe"):
+        pytest_arguments(made)
+
+
 def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_home, tmp_path, monkeypatch):
     import dashboards.site as site_mod
     from sources.policy import load_policy
