@@ -65,3 +65,22 @@ def test_a_stale_bundle_beside_the_pages_is_replaced_even_at_the_same_size(tmp_p
     stale.write_bytes(b"x" * PLOTLY_BUNDLE.stat().st_size)
     ensure_plotly_js(tmp_path)
     assert stale.read_bytes() == PLOTLY_BUNDLE.read_bytes()
+
+
+@pytest.mark.parametrize("default", ["lagesbild", "plotly"])
+def test_every_figure_is_drawn_with_the_products_theme(default, monkeypatch):
+    """The theme is the process's default template (no copy validated into each figure); if something changed the
+    default, a figure still names the theme itself. Either way the figure's JSON holds the theme: Swedish
+    separators (decimal comma, space between thousands) and the colour-blind-safe palette."""
+    import plotly.io as pio
+
+    from dashboards import figures, theme
+
+    monkeypatch.setattr(pio.templates, "default", default)
+    frame = pd.DataFrame({"year": [2024, 2025, 2024, 2025], "area_name": ["Centrum", "Centrum", "Väster", "Väster"],
+                          "crimes": [12, 15, 3, 4]})
+    layout = figures.make_area_year_figure(frame, "crimes", "Brott per område", "antal").to_plotly_json()["layout"]
+    template = layout["template"]["layout"]
+    assert template["separators"] == ", " and template["colorway"] == theme.PALETTE
+    assert layout["template"] == theme.TEMPLATE.to_plotly_json()
+    assert layout["height"] == 380
