@@ -47,10 +47,10 @@ def make_quarterly_stacked_figure(df: pd.DataFrame, value: str, stack: str, titl
     order = data.groupby(stack)[value].sum().sort_values(ascending=False).index.tolist()
     if OTHER in order:
         order = [o for o in order if o != OTHER] + [OTHER]
+    sums = data.groupby([stack, "period"])[value].sum()  # one pass, not one filter per category
     fig = go.Figure()
     for i, cat in enumerate(order):
-        part = data[data[stack] == cat].groupby("period", as_index=False)[value].sum()
-        series = part.set_index("period")[value].reindex(quarters)
+        series = sums.loc[cat].reindex(quarters)
         fig.add_bar(x=quarters, y=series.tolist(), name=str(cat), marker_color=PALETTE[i % len(PALETTE)],
                     hovertemplate="%{x}<br>" + plotly_text(cat).replace("%", "%%") + ": %{y:,.0f}<extra></extra>")
     fig.update_layout(barmode="stack", yaxis_title=y_title, xaxis=dict(type="category", tickangle=-45))

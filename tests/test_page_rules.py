@@ -98,3 +98,22 @@ def test_one_quarter_vocabulary():
     key = key_for("0486", "2026q3")
     assert key.keys_by_dimension == {"municipality": "0486", "quarter": "2026-07-01"}
     assert keys_frame([key]).values.tolist() == [["0486", 2026, 3]]
+
+
+def test_stacked_quarters_keep_the_largest_groups_sum_the_rest_and_show_gaps():
+    """Worked by hand: Skadegörelse 10+4+6 = 20, Stöld 9+0+3 = 12, Bedrägeri 2+1 = 3, Rån 1 → top 2 kept, the other
+    two summed as Övriga (listed last); kv. 3 2025 has no row at all and is an empty bar, not a skipped quarter."""
+    import pandas as pd
+
+    from dashboards.figures import make_quarterly_stacked_figure
+
+    rows = [(2025, 1, "Skadegörelse", 10), (2025, 2, "Skadegörelse", 4), (2025, 4, "Skadegörelse", 6),
+            (2025, 1, "Stöld", 9), (2025, 2, "Stöld", 0), (2025, 4, "Stöld", 3),
+            (2025, 1, "Bedrägeri", 2), (2025, 4, "Bedrägeri", 1), (2025, 2, "Rån", 1)]
+    frame = pd.DataFrame(rows, columns=["year", "quarter", "category", "crimes"])
+    fig = make_quarterly_stacked_figure(frame, "crimes", "category", "Anmälda brott", "antal", top=2)
+    quarters = ["kv. 1 2025", "kv. 2 2025", "kv. 3 2025", "kv. 4 2025"]
+    assert [t.name for t in fig.data] == ["Skadegörelse", "Stöld", "Övriga"]
+    assert all(list(t.x) == quarters for t in fig.data)
+    ys = {t.name: [None if v != v else v for v in t.y] for t in fig.data}  # NaN (no row) as None
+    assert ys == {"Skadegörelse": [10, 4, None, 6], "Stöld": [9, 0, None, 3], "Övriga": [2, 1, None, 1]}
