@@ -54,6 +54,18 @@ class SiteData:
     # ``marts`` may hold only the municipalities whose pages are being rebuilt)
     crime_coverage: pd.DataFrame | None = None
     child_age_bands: list[str] = field(default_factory=list)  # concern age bands of children 0–17 (ref.age_bands)
+    _split: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def of(self, mart: str, code: str) -> pd.DataFrame:
+        """``mart``'s rows of one municipality: what ``df[df.municipality_code == code]`` gives (the same rows, order
+        and index), from one split of the mart instead of comparing every row of a national mart for each figure of
+        each page (a mart replaced in ``marts`` is split again)."""
+        df = self.marts[mart]
+        kept = self._split.get(mart)
+        if kept is None or kept[0] is not df:  # the frame itself is kept with its split: its id cannot be reused
+            kept = self._split[mart] = (df, df.groupby("municipality_code", sort=False).indices)
+        rows = kept[1].get(code)
+        return df.iloc[rows] if rows is not None else df.iloc[:0]
 
 
 SITE_FEEDS_MARTS = ["crime_by_quarter", "est_by_quarter", "concern_by_quarter", "survey_by_year"]

@@ -153,8 +153,8 @@ def municipal_population(data, code: str) -> dict[int, float]:
 
 
 def crime_last_key(data, code: str) -> int | None:
-    crime = data.marts["crime_by_quarter"]
-    crime = crime[(crime.municipality_code == code) & crime.counts_as_crime]
+    crime = data.of("crime_by_quarter", code)
+    crime = crime[crime.counts_as_crime]
     if crime.empty:
         return None
     return int(crime.quarter_seq.max())
@@ -178,8 +178,7 @@ def feed_coverage(data, code: str) -> dict[str, set[int]]:
 
 def crime_tests(data, code: str, family: SignalFamily, key_now: int) -> None:
     """Reported crime per category (and in total): the last four quarters against the four before."""
-    crime = data.marts["crime_by_quarter"]
-    crime = crime[crime.municipality_code == code]
+    crime = data.of("crime_by_quarter", code)
     covered = covered_quarters(crime)
     counted = crime[crime.counts_as_crime]
     pop = municipal_population(data, code)

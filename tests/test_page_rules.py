@@ -117,3 +117,19 @@ def test_stacked_quarters_keep_the_largest_groups_sum_the_rest_and_show_gaps():
     assert all(list(t.x) == quarters for t in fig.data)
     ys = {t.name: [None if v != v else v for v in t.y] for t in fig.data}  # NaN (no row) as None
     assert ys == {"Skadegörelse": [10, 4, None, 6], "Stöld": [9, 0, None, 3], "Övriga": [2, 1, None, 1]}
+
+
+def test_a_municipalitys_rows_are_those_the_code_filter_gives_and_follow_a_replaced_mart():
+    """Pages take their municipality's rows from one split of each national mart: the same rows, order and index as
+    ``df[df.municipality_code == code]`` (rows without a code belong to nobody; an unknown code has none), and a
+    mart replaced in ``marts`` (a pack narrows them) is split again, never served from the old split."""
+    mart = pd.DataFrame({"municipality_code": ["0486", "0484", None, "0486", "0488", "0484"],
+                         "crimes": [5, 7, 9, 11, 13, 17]}, index=[10, 11, 12, 13, 14, 15])
+    data = _data(crime_by_quarter=mart)
+    for code in ("0486", "0484", "0488", "9999"):
+        pd.testing.assert_frame_equal(data.of("crime_by_quarter", code), mart[mart.municipality_code == code],
+                                      check_index_type=code != "9999")
+    assert data.of("crime_by_quarter", "0486")["crimes"].tolist() == [5, 11]  # worked by hand
+    assert data.of("crime_by_quarter", "9999").empty
+    data.marts["crime_by_quarter"] = mart[mart.crimes > 6]  # replaced: 0486 keeps only its 11
+    assert data.of("crime_by_quarter", "0486")["crimes"].tolist() == [11]

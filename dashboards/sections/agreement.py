@@ -21,8 +21,7 @@ def agreement_blocks(data: SiteData, code: str, policy: Policy,
                      family: SignalFamily | None = None) -> tuple[dict | None, list[Block]]:
     """The agreement in force for the latest quarter: indicators per priority area and the activity follow-up."""
     plan = data.plan
-    crime = data.marts["crime_by_quarter"]
-    crime = crime[crime.municipality_code == code]
+    crime = data.of("crime_by_quarter", code)
     if crime.empty or plan["agreements"].empty:
         return None, []
     last = crime.sort_values(["year", "quarter"]).iloc[-1]

@@ -120,8 +120,8 @@ def small_areas(data: SiteData, code: str, policy: Policy) -> set[str]:
         part = part.sort_values("year").groupby("area_code").tail(1)
         known = dict(zip(part.area_code, part.population))
     areas = set(area_names(data, code)) - {""}
-    crime = data.marts["crime_by_quarter"]
-    areas |= set(crime.loc[(crime.municipality_code == code) & (crime.area_code != ""), "area_code"])
+    crime = data.of("crime_by_quarter", code)
+    areas |= set(crime.loc[crime.area_code != "", "area_code"])
     return {a for a in areas if known.get(a) is None or known[a] < policy.area_min_population}
 
 

@@ -41,8 +41,7 @@ def _deso_placed(data: SiteData, code: str) -> bool:
 
 def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy,
                  family: SignalFamily | None = None) -> list[Block]:
-    crime = data.marts["crime_by_quarter"]
-    crime = crime[crime.municipality_code == code]
+    crime = data.of("crime_by_quarter", code)
     if crime.empty:
         return []
     blocks = []

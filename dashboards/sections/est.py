@@ -12,8 +12,7 @@ from sources.quarter import Quarter
 
 
 def est_blocks(data: SiteData, code: str) -> list[Block]:
-    est = data.marts["est_by_quarter"]
-    est = est[est.municipality_code == code]
+    est = data.of("est_by_quarter", code)
     if est.empty:
         return []
     places = data.marts["est_places"]

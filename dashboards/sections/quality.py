@@ -31,8 +31,7 @@ def page_totals(data: SiteData, code: str) -> dict:
     """The event totals a municipality's page was built from (checked against the marts after a crash)."""
     out = {}
     for mart, column in (("crime_by_quarter", "crimes"), ("est_by_quarter", "events")):  # no concern counts here
-        df = data.marts[mart]
-        out[mart] = int(df.loc[df["municipality_code"] == code, column].sum())
+        out[mart] = int(data.of(mart, code)[column].sum())
     return out
 
 
