@@ -163,8 +163,8 @@ def latest_behind(data: SiteData, code: str, agreement: dict) -> set[str]:
 def strategic_blocks(data: SiteData, code: str, policy: Policy) -> tuple[dict | None, list[Block]]:
     """Each priority area with a status (rule stated), headline figures, activity status, promise progress."""
     family = page_family(data, code, policy, resolve=False)
-    crime = data.marts["crime_by_quarter"]
-    crime = crime[(crime.municipality_code == code) & crime.counts_as_crime]
+    crime = data.of("crime_by_quarter", code)
+    crime = crime[crime.counts_as_crime]
     headline = []
     if not crime.empty:
         last = crime.sort_values(["year", "quarter"]).iloc[-1]

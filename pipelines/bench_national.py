@@ -251,6 +251,12 @@ def bench_demo(workdir: Path) -> tuple[float, list[tuple[str, float]]]:
     return sum(w for _, w in spent), spent
 
 
+def demo_line(wall: float, steps: list[tuple[str, float]]) -> str:
+    """The benchmark's line for ``make demo`` (``lagesbild bench`` and ``lagesbild bench demo`` print the same)."""
+    return (f"make demo (its commands in a fresh home): {wall:.1f} s wall ("
+            + ", ".join(f"{name} {w:.1f} s" for name, w in steps) + ") (target <= 15 s)")
+
+
 def bench_tests() -> tuple[float, str]:
     """Wall seconds of the test suite as ``make test`` runs it (pytest from the project root with the recipe's
     arguments), and its last line."""
@@ -375,13 +381,12 @@ def bench_refresh(scale: float, municipalities: int, years: int, workdir: Path |
         if not skip_demo:
             demo_wall, demo_steps = bench_demo(workdir)
             demo = f"{demo_wall:.1f} s"
-            print(f"make demo (its commands in a fresh home): {demo_wall:.1f} s wall ("
-                  + ", ".join(f"{name} {w:.1f} s" for name, w in demo_steps) + ") (target <= 15 s)")
+            print(demo_line(demo_wall, demo_steps))
         tests = "not run (--with-tests)"
         if with_tests:
             tests_wall, tests_line = bench_tests()
             tests = f"{tests_wall:.0f} s"
-            print(f"make test (pytest, serial): {tests_wall:.0f} s wall: {tests_line} (target <= 240 s)")
+            print(f"make test (pytest {' '.join(pytest_arguments())}): {tests_wall:.0f} s wall: {tests_line} (target <= 240 s)")
         print("summary (targets in brackets): "
               f"full {full_wall:.1f} s | floor {'-' if ratio is None else f'{full_wall / ratio:.1f} s'} | "
               f"ratio {'-' if ratio is None else f'{ratio:.2f}'} [<= 1.5] | "

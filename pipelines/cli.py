@@ -281,12 +281,10 @@ def cmd_bench(args, home: Home) -> int:
     if args.what == "demo":
         import tempfile
 
-        from pipelines.bench_national import bench_demo
+        from pipelines.bench_national import bench_demo, demo_line
 
         with tempfile.TemporaryDirectory(prefix="lagesbild-demo-") as tmp:
-            wall, steps = bench_demo(Path(tmp))
-        print(f"make demo (its commands in a fresh home): {wall:.1f} s wall ("
-              + ", ".join(f"{name} {w:.1f} s" for name, w in steps) + ") (target <= 15 s)")
+            print(demo_line(*bench_demo(Path(tmp))))
         return 0
     if args.what == "ingest":
         return bench_ingest(args.rows)
@@ -394,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-floor", action="store_true", help="refresh: skip the plain DuckDB floor")
     s.add_argument("--no-demo", action="store_true", help="refresh: skip timing make demo's commands")
     s.add_argument("--with-tests", action="store_true",
-                   help="refresh: also time the test suite as make test runs it (about 11 minutes on 2 cores)")
+                   help="refresh: also time the test suite as make test runs it (about 7 minutes on 2 cores)")
     s.set_defaults(func=cmd_bench)
     return p
 

@@ -264,16 +264,23 @@ def test_the_bench_runs_the_suite_with_the_makefiles_test_arguments(tmp_path):
         pytest_arguments(made)
 
 
-def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_home, tmp_path, monkeypatch):
-    import dashboards.site as site_mod
-    from sources.policy import load_policy
+@pytest.fixture
+def site_data(base_home):
+    """What the refreshed sample home publishes, read from its snapshot as a page build reads it."""
     from dashboards.data import load_site_data
 
     con = duckdb.connect(str(Home(base_home).snapshot), read_only=True)
     try:
-        data = load_site_data(con)
+        return load_site_data(con)
     finally:
         con.close()
+
+
+def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(site_data, tmp_path, monkeypatch):
+    import dashboards.site as site_mod
+    from sources.policy import load_policy
+
+    data = site_data
     site_mod.build_site(data, tmp_path / "one", load_policy())
     monkeypatch.setattr(site_mod, "PARALLEL_MIN_PAGES", 1)
     monkeypatch.setattr(site_mod.os, "cpu_count", lambda: 2)  # also on a one-CPU machine
@@ -297,7 +304,7 @@ def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(base_h
             assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "many" / f).read_bytes(), f
 
 
-def test_each_template_is_compiled_once_however_many_pages_use_it(base_home, tmp_path, monkeypatch):
+def test_each_template_is_compiled_once_however_many_pages_use_it(site_data, tmp_path, monkeypatch):
     """Compiling municipality.html (with its base and macros) was a third of each page's build when every page made
     its own Jinja environment: the pages of one process share one, and Jinja compiles a template once in it (two
     builds here, each with a municipality page: one compilation, the same bytes)."""
@@ -306,13 +313,8 @@ def test_each_template_is_compiled_once_however_many_pages_use_it(base_home, tmp
     import dashboards.render as render_mod
     import dashboards.site as site_mod
     from sources.policy import load_policy
-    from dashboards.data import load_site_data
 
-    con = duckdb.connect(str(Home(base_home).snapshot), read_only=True)
-    try:
-        data = load_site_data(con)
-    finally:
-        con.close()
+    data = site_data
     compiled = []
     original = jinja2.Environment.compile
 
