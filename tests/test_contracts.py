@@ -135,3 +135,41 @@ def test_a_contract_value_of_the_wrong_kind_names_file_line_and_field(tmp_path, 
         assert f"contract.yaml, rad {line}, fält {where}: {message}" in str(err.value)
     finally:
         load_contract.cache_clear()
+
+
+def _lines_of(node):
+    """A read document with every mapping's line and its keys' lines, for comparing two loaders."""
+    from sources.yamlfile import LineMap
+
+    if isinstance(node, LineMap):
+        return ("map", node.line, dict(node.key_lines), {k: _lines_of(v) for k, v in node.items()})
+    if isinstance(node, list):
+        return [_lines_of(v) for v in node]
+    return node
+
+
+def test_the_fast_yaml_loader_reads_every_shipped_file_and_error_as_the_pure_one(tmp_path):
+    """Maintainers' YAML is read with libyaml's parser when installed; the values, each mapping's and key's line,
+    and the messages for a duplicate key and broken YAML are those of PyYAML's pure-Python loader."""
+    import yaml
+
+    from sources.yamlfile import FileFormatError, _Loader, _PureLoader, read_mapping
+
+    assert yaml.__with_libyaml__ and issubclass(_Loader, yaml.CSafeLoader)  # otherwise this compares a loader with itself
+    repo = SOURCES_DIR.parent
+    files = [p for p in sorted((repo / "data").rglob("*.yaml")) + sorted(SOURCES_DIR.rglob("*.yaml"))
+             if isinstance(yaml.safe_load(p.read_text(encoding="utf-8")), dict)]
+    assert len(files) > 20
+    for path in files:
+        fast, pure = read_mapping(path), read_mapping(path, _PureLoader)
+        assert _lines_of(fast) == _lines_of(pure), path
+    (tmp_path / "dubbel.yaml").write_text("a: 1\nb:\n  c: 2\n  c: 3\n", encoding="utf-8")
+    (tmp_path / "trasig.yaml").write_text("a: 1\nb: [2, 3\nc: 4\n", encoding="utf-8")
+    for name, expected in (("dubbel.yaml", "rad 4, fält c: fältet finns två gånger"),
+                           ("trasig.yaml", "filen är inte giltig YAML")):
+        messages = set()
+        for loader in (_Loader, _PureLoader):
+            with pytest.raises(FileFormatError) as err:
+                read_mapping(tmp_path / name, loader)
+            messages.add(str(err.value))
+        assert len(messages) == 1 and expected in messages.pop(), messages
