@@ -79,14 +79,19 @@ class MunicipalityQuarterPartitions(dg.MultiPartitionsDefinition):
     keys) or the municipalities change (a new definition), so they are kept per tuple of quarter keys."""
 
     def _get_partition_keys(self, _current_time):
+        names = tuple(d.name for d in self._partitions_defs)
         dims = tuple(tuple(d.partitions_def.get_partition_keys()) for d in self._partitions_defs)
-        cached = getattr(self, "_lagesbild_keys", None)
-        if cached is None or cached[0] != dims:
-            keys = [dg.MultiPartitionKey({self._partitions_defs[i].name: k for i, k in enumerate(combo)})
-                    for combo in itertools.product(*dims)]
-            cached = (dims, [k for k in keys if self.is_valid_key_format(k)])
-            self._lagesbild_keys = cached
-        return cached[1]
+        cached = _KEPT_KEYS.get((names, dims))  # per process, not per object: Dagster works on copies of it
+        if cached is None:
+            keys = [dg.MultiPartitionKey(dict(zip(names, combo))) for combo in itertools.product(*dims)]
+            cached = [k for k in keys if self.is_valid_key_format(k)]
+            if len(_KEPT_KEYS) >= 4:
+                _KEPT_KEYS.clear()
+            _KEPT_KEYS[(names, dims)] = cached
+        return cached
+
+
+_KEPT_KEYS: dict[tuple, list] = {}
 
 
 def partitions_def(deployment: Deployment) -> dg.MultiPartitionsDefinition:

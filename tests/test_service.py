@@ -90,6 +90,9 @@ def test_kept_partition_keys_follow_the_quarters_as_dagster_lists_them():
     assert len(kept.get_partition_keys(current_time=before)) == 2 * 7
     assert len(kept.get_partition_keys(current_time=after)) == 2 * 8
     assert kept.get_partition_keys(current_time=after)[-1] == "0486|2026-10-01"
+    # kept per process, not per object: Dagster steps work on copies of the definition
+    again = partitions_def(Deployment(("0484", "0486"), "2025-Q1"))
+    assert again.get_partition_keys(current_time=after) is kept.get_partition_keys(current_time=after)
 
 
 def test_materializing_one_partition_rebuilds_that_partition_only(home):
