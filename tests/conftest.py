@@ -44,14 +44,43 @@ def run_cli(*args: str) -> int:
     return main(list(args))
 
 
+SMALL = ("--scale", "0.05", "--first-year", "2025", "--municipalities", "0486")   # 2025-01 .. 2026-09, 5 %
+
+
+def refreshed_home(tmp_path_factory, target: Path, *sample_args: str) -> Path:
+    """A private copy at ``target`` of a home that ran ``lagesbild sample *sample_args`` and ``lagesbild refresh``.
+
+    The home is built once per test run, however many pytest-xdist workers ask for it (the first builds it under a
+    file lock in the run's shared temporary folder, the others wait and copy): the same deterministic sample and
+    refresh each test used to run itself. A copy keeps the relative links to the published version; the tests that
+    copy a home already relied on that (a copied home refreshes and publishes as the original)."""
+    import fcntl
+    import os
+    import shutil
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by its workers (each has its own basetemp below it)
+    name = "built-" + "_".join(a.strip("-") for a in sample_args).replace("/", "-")
+    built = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (built / ".built").exists():
+            shutil.rmtree(built, ignore_errors=True)
+            assert run_cli("--home", str(built), "sample", *sample_args) == 0
+            assert run_cli("--home", str(built), "refresh") == 0
+            (built / ".built").touch()
+    shutil.copytree(built, target, symlinks=True)
+    (target / ".built").unlink()
+    return target
+
+
 @pytest.fixture(scope="session")
 def sample_home(tmp_path_factory) -> Path:
-    """A home with a small sample (2024-01 .. 2026-09, 10 % volume), ingested and refreshed once."""
-    home = tmp_path_factory.mktemp("home")
-    assert run_cli("--home", str(home), "sample", "--scale", "0.1", "--first-year", "2024",
-                   "--municipalities", "0486") == 0
-    assert run_cli("--home", str(home), "refresh") == 0
-    return home
+    """A home with a small sample (2024-01 .. 2026-09, 10 % volume), ingested and refreshed once (a copy per
+    worker: tests publish packs into it)."""
+    return refreshed_home(tmp_path_factory, tmp_path_factory.mktemp("home") / "home", "--scale", "0.1",
+                          "--first-year", "2024", "--municipalities", "0486")
 
 
 @pytest.fixture

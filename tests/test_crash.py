@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.bench import write_crime_csv
+from tests.conftest import SMALL, refreshed_home
 from tests.test_ingest import crime_csv
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,7 +87,7 @@ def _published_invariants(home) -> int:
         con.close()
 
 
-def test_sigkill_in_every_phase_of_refreshes_keeps_warehouse_and_site_consistent(tmp_path):
+def test_sigkill_in_every_phase_of_refreshes_keeps_warehouse_and_site_consistent(tmp_path_factory, tmp_path):
     """Kill `lagesbild refresh` in every phase (named fault points, not timers), with a new file arriving before
     each run; after every kill the warehouse, the published pages and the snapshot satisfy their invariants, and a
     plain refresh recovers."""
@@ -94,10 +95,8 @@ def test_sigkill_in_every_phase_of_refreshes_keeps_warehouse_and_site_consistent
     from sources.faults import POINTS
     from tests.test_ingest import crime_csv
 
-    home = Home(tmp_path / "home")
+    home = Home(refreshed_home(tmp_path_factory, tmp_path / "home", *SMALL))  # sampled and refreshed once
     cli = [sys.executable, "-m", "pipelines.cli", "--home", str(home.root)]
-    subprocess.run(cli + ["sample", "--scale", "0.05", "--first-year", "2025", "--municipalities", "0486"], check=True, cwd=REPO, capture_output=True)
-    subprocess.run(cli + ["refresh"], check=True, cwd=REPO, capture_output=True)
     _warehouse_invariants(home.warehouse)
     _published_invariants(home)
     points = [p for p in POINTS if p != "ingest:read"] + ["ingest:read"]

@@ -196,7 +196,7 @@ def test_the_direct_solver_and_linprog_give_the_same_intervals_and_the_same_prot
     """Intervals come from HiGHS directly (one model per publication, warm-started, rows freed as numbers are
     hidden): on 20 random publications every hidden number's interval equals scipy's linprog's, also after
     numbers are hidden and shown again on the same model; protect (which skips numbers already found protected)
-    hides exactly the numbers the reference (linprog, every number checked again each round) hides."""
+    hides, on the first 8, exactly the numbers the reference (linprog, every number checked again each round) hides."""
     import copy
     import math
     import random
@@ -206,7 +206,7 @@ def test_the_direct_solver_and_linprog_give_the_same_intervals_and_the_same_prot
     assert _highs_core() is not None  # scipy moved its HiGHS module: the fast path is off and this compares nothing
     rng = random.Random(20261127)
     compared = pinned = unbounded = 0
-    for _ in range(20):
+    for n in range(20):
         facts = _random_publication(rng)
         pinned += bool(Auditor(POLICY, facts, use_highs=False).findings())
         fast, slow = Auditor(POLICY, facts), Auditor(POLICY, facts, use_highs=False)
@@ -220,9 +220,10 @@ def test_the_direct_solver_and_linprog_give_the_same_intervals_and_the_same_prot
                     assert got == want, (f.row, [(g.row, g.shown) for g in facts])
                     compared += 1
                     unbounded += math.isinf(want[1])
-        a, b = copy.deepcopy(facts), copy.deepcopy(facts)
-        assert [f.row for f in protect(a, POLICY)] == [f.row for f in protect(b, POLICY, reference=True)]
-        assert [f.shown for f in a] == [f.shown for f in b]
+        if n < 8:  # the reference protection takes seconds a publication
+            a, b = copy.deepcopy(facts), copy.deepcopy(facts)
+            assert [f.row for f in protect(a, POLICY)] == [f.row for f in protect(b, POLICY, reference=True)]
+            assert [f.shown for f in a] == [f.shown for f in b]
     # the random publications reach every case: many intervals, pinned numbers to protect, unbounded ones
     assert compared > 200 and pinned > 10 and unbounded > 5, (compared, pinned, unbounded)
 

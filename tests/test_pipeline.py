@@ -12,7 +12,7 @@ import pytest
 
 from pipelines.models import discover
 from sources.contract import all_feeds
-from tests.conftest import run_cli, table_counts
+from tests.conftest import SMALL, refreshed_home, run_cli, table_counts
 
 SAMPLE_FEEDS = {"areas", "population", "crime_reports", "concern_reports", "est_events", "survey_responses",
                 "activity_log", "bra_indicators"}
@@ -95,9 +95,8 @@ def _mart_fingerprint(con) -> dict[str, str]:
 
 
 def test_sample_and_refresh_twice_change_nothing(tmp_path):
-    home = tmp_path / "h"
-    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025",
-                   "--municipalities", "0486") == 0
+    home = tmp_path / "h"  # its own home, not a copy: a copied home's files are at new paths (seen again as copies)
+    assert run_cli("--home", str(home), "sample", *SMALL) == 0
     assert run_cli("--home", str(home), "refresh") == 0
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     counts1, marts1 = table_counts(con), _mart_fingerprint(con)
@@ -226,11 +225,8 @@ def test_no_unsuppressed_small_counts_in_published_concern_tables(sample_home):
     assert checked > 20
 
 
-def test_a_corrected_file_is_noted_on_the_figures_it_changes(tmp_path):
-    home = tmp_path / "h"
-    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025",
-                   "--municipalities", "0486") == 0
-    assert run_cli("--home", str(home), "refresh") == 0
+def test_a_corrected_file_is_noted_on_the_figures_it_changes(tmp_path_factory, tmp_path):
+    home = refreshed_home(tmp_path_factory, tmp_path / "h", *SMALL)
     page = (home / "site" / "lagesbild-0486.html").read_text(encoding="utf-8")
     assert "reviderad" not in page
     # a corrected export for 2026 (one row less) replaces the earlier 2026 rows

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from pipelines.home import Home
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, SMALL, refreshed_home, run_cli
 from tests.test_ingest import crime_csv
 
 CLI = [sys.executable, "-m", "pipelines.cli"]
@@ -22,11 +22,7 @@ CLI = [sys.executable, "-m", "pipelines.cli"]
 
 @pytest.fixture(scope="module")
 def base_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("svc") / "home"
-    assert run_cli("--home", str(home), "sample", "--scale", "0.05", "--first-year", "2025",
-                   "--municipalities", "0486") == 0
-    assert run_cli("--home", str(home), "refresh") == 0
-    return home
+    return refreshed_home(tmp_path_factory, tmp_path_factory.mktemp("svc") / "home", *SMALL)
 
 
 @pytest.fixture
