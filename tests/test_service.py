@@ -384,3 +384,50 @@ def test_one_warehouse_connection_per_run_isolates_steps_and_gives_memory_back(t
     res.close_warehouse()
     assert res._anchor is None
     duckdb.connect(str(db), read_only=True).close()  # the file is free for a reader with another configuration
+
+
+def test_the_event_log_keeps_its_connections_for_the_run_and_closes_them_with_the_instance(tmp_path):
+    """pipelines/jobs.reuse_event_log_engines: the home's instance stores events through kept connections (one
+    per database), Dagster's own storage reads back every event it wrote, and closing the instance closes them."""
+    import os
+
+    from pipelines.jobs import dagster_instance
+
+    home = Home(tmp_path / "h")
+
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    @dg.asset_check(asset=one)
+    def fine() -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True)
+
+    def open_databases() -> list[str]:
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(str(home.dagster)) and target.endswith(".db"):
+                found.append(os.path.basename(target))
+        return sorted(found)
+
+    with dagster_instance(home) as instance:
+        assert "_connect" in vars(instance.event_log_storage)  # Dagster 1.13's internals as expected: kept on
+        runs = [dg.materialize([one, fine], instance=instance) for _ in range(2)]
+        assert all(r.success for r in runs)
+        # the index and each run's own database, kept open (a connection per database and thread that wrote to it,
+        # not one per event: each run stored ≈ 20 events)
+        held, databases = open_databases(), {"index.db"} | {f"{r.run_id}.db" for r in runs}
+        assert set(held) == databases and len(held) <= 2 * len(databases), held
+        written = [[e.dagster_event.event_type_value for e in instance.all_logs(r.run_id) if e.dagster_event]
+                   for r in runs]
+        with dg.DagsterInstance.from_config(str(home.dagster)) as plain:  # Dagster's own storage, as the UI reads
+            assert "_connect" not in vars(plain.event_log_storage)
+            read = [[e.dagster_event.event_type_value for e in plain.all_logs(r.run_id) if e.dagster_event]
+                    for r in runs]
+            assert plain.get_latest_materialization_event(dg.AssetKey("one")).run_id == runs[1].run_id
+    assert read == written and {"ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION", "STEP_SUCCESS"} <= set(read[0])
+    assert open_databases() == []
