@@ -61,6 +61,27 @@ def test_code_state_of_an_older_warehouse_is_moved_out_of_model_state(con):
     assert code_state(con) is None  # unknown: the next refresh runs everything
 
 
+def test_only_missing_meta_tables_are_created_and_rows_are_kept(con):
+    """ensure_meta issues only the missing statements (one catalogue query first): on an empty warehouse the 11
+    meta tables; with two dropped, those two again, the rows of the others untouched; a second call changes nothing."""
+    def tables():
+        return sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'meta'")
+                      .fetchall())
+
+    ensure_meta(con)
+    every = ["check_batches", "check_results", "check_state", "code_state", "file_stats", "files", "loads",
+             "model_state", "pending_partitions", "quarantine", "revisions"]  # the CREATE TABLEs of META_DDL
+    assert tables() == every
+    con.execute("INSERT INTO meta.loads VALUES (1, 'crime_reports', 'abc', now()::timestamp)")
+    con.execute("DROP TABLE meta.quarantine")
+    con.execute("DROP TABLE meta.code_state")
+    ensure_meta(con)
+    assert tables() == every
+    ensure_meta(con)
+    assert con.execute("SELECT seq, sha256 FROM meta.loads").fetchall() == [(1, "abc")]
+    assert con.execute("SELECT count(*) FROM meta.quarantine").fetchall() == [(0,)]
+
+
 def _model(tmp_path, directive: str) -> Model:
     path = tmp_path / "per_period.sql"
     path.write_text(f"-- counts per municipality and quarter\n-- @partitioned: {directive}\n"
