@@ -48,31 +48,33 @@ def make_quarterly_stacked_figure(df: pd.DataFrame, value: str, stack: str, titl
     if OTHER in order:
         order = [o for o in order if o != OTHER] + [OTHER]
     sums = data.groupby([stack, "period"])[value].sum()  # one pass, not one filter per category
-    fig = go.Figure()
-    for i, cat in enumerate(order):
-        series = sums.loc[cat].reindex(quarters)
-        fig.add_bar(x=quarters, y=series.tolist(), name=str(cat), marker_color=PALETTE[i % len(PALETTE)],
-                    hovertemplate="%{x}<br>" + plotly_text(cat).replace("%", "%%") + ": %{y:,.0f}<extra></extra>")
-    fig.update_layout(barmode="stack", yaxis_title=y_title, xaxis=dict(type="category", tickangle=-45))
-    return apply(fig, title)
+    traces = [dict(type="bar", x=quarters, y=sums.loc[cat].reindex(quarters).tolist(), name=str(cat),
+                   marker=dict(color=PALETTE[i % len(PALETTE)]),
+                   hovertemplate="%{x}<br>" + plotly_text(cat).replace("%", "%%") + ": %{y:,.0f}<extra></extra>")
+              for i, cat in enumerate(order)]
+    return plain_figure(traces, dict(barmode="stack", yaxis=dict(title=dict(text=y_title)),
+                                     xaxis=dict(type="category", tickangle=-45)), title)
 
 
 def make_area_year_figure(df: pd.DataFrame, value: str, title: str, y_title: str,
                           rate: str | None = None) -> go.Figure:
     """Grouped bars: one group per area, one bar per year. ``rate`` (optional) is shown in the hover."""
-    fig = go.Figure()
     years = sorted(df["year"].unique())
     areas = df.groupby("area_name")[value].sum().sort_values(ascending=False).index.tolist()
+    by_year = dict(tuple(df.groupby("year")))  # one split, not one filter per year
+    traces = []
     for i, year in enumerate(years):
-        part = df[df["year"] == year].set_index("area_name").reindex(areas)
-        custom = part[rate].tolist() if rate else None
+        part = by_year[year].set_index("area_name").reindex(areas)
         hover = "%{x}, " + str(year) + ": %{y:,.0f}"
         if rate:
             hover += "<br>per 100 000 invånare: %{customdata:,.0f}"
-        fig.add_bar(x=areas, y=part[value].tolist(), name=str(year), customdata=custom,
-                    marker_color=PALETTE[i % len(PALETTE)], hovertemplate=hover + "<extra></extra>")
-    fig.update_layout(barmode="group", yaxis_title=y_title, xaxis=dict(type="category"))
-    return apply(fig, title)
+        trace = dict(type="bar", x=areas, y=part[value].tolist(), name=str(year),
+                     marker=dict(color=PALETTE[i % len(PALETTE)]), hovertemplate=hover + "<extra></extra>")
+        if rate:
+            trace["customdata"] = part[rate].tolist()
+        traces.append(trace)
+    return plain_figure(traces, dict(barmode="group", yaxis=dict(title=dict(text=y_title)),
+                                     xaxis=dict(type="category")), title)
 
 
 def make_suppressed_stacked_figure(df: pd.DataFrame, value: str, stack: str, title: str, y_title: str,
@@ -156,11 +158,28 @@ def make_indicator_trend_figure(df: pd.DataFrame, title: str) -> go.Figure:
 
 def add_series_breaks(fig: go.Figure, breaks: list[tuple[str, str]]) -> go.Figure:
     """Dashed vertical markers at the quarters where a law change breaks a series (label, text)."""
-    for period, text in breaks:
-        fig.add_vline(x=period, line_dash="dash", line_color="#444", line_width=1)
-        fig.add_annotation(x=period, y=1, yref="paper", text=plotly_text(text), showarrow=False, xanchor="left",
-                           yanchor="bottom", font=dict(size=11, color="#444"))
+    if not breaks:
+        return fig
+    # the shapes fig.add_vline would make (a line across the plot's height), appended in one update
+    shapes = [dict(type="line", x0=period, x1=period, xref="x", y0=0, y1=1, yref="y domain",
+                   line=dict(dash="dash", color="#444", width=1)) for period, _ in breaks]
+    notes = [dict(x=period, y=1, yref="paper", text=plotly_text(text), showarrow=False, xanchor="left",
+                  yanchor="bottom", font=dict(size=11, color="#444")) for period, text in breaks]
+    fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
     return fig
+
+
+def plain_figure(traces: list[dict], layout: dict, title: str | None, height: int = 380) -> go.Figure:
+    """A figure from plain dicts in the shared theme, as :func:`dashboards.theme.apply` gives it (theme, height,
+    title), without Plotly's per-property validation: building through ``add_bar``/``update_layout`` validated
+    every property and was the largest part of a page's build. The dicts are valid by construction:
+    tests/test_plotly_bundle.py passes each such figure through Plotly's validating constructor and compares."""
+    from dashboards.theme import template_json
+
+    layout = {**layout, "template": template_json(), "height": height}
+    if title:
+        layout["title"] = dict(text=title, x=0, xanchor="left", font=dict(size=15))
+    return go.Figure(data=traces, layout=layout, _validate=False)
 
 
 def make_period_comparison_figure(df: pd.DataFrame, label_now: str, label_before: str, title: str) -> go.Figure:

@@ -1,6 +1,9 @@
 """One shared Plotly template: colour-blind-safe palette (Okabe–Ito), Swedish separators, print-friendly."""
 from __future__ import annotations
 
+import copy
+import functools
+
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -27,6 +30,16 @@ pio.templates["lagesbild"] = TEMPLATE
 # without validating a copy of it into each figure (``update_layout(template=...)`` cost ≈ 3 ms a figure, a twelfth
 # of a page's build). Only this product's figures are drawn in its processes.
 pio.templates.default = "lagesbild"
+
+
+@functools.lru_cache(maxsize=1)
+def _template_json() -> dict:
+    return TEMPLATE.to_plotly_json()
+
+
+def template_json() -> dict:
+    """The theme as the plain dict a figure's layout carries (a copy: figures may be changed after they are built)."""
+    return copy.deepcopy(_template_json())
 
 
 def apply(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Figure:

@@ -84,3 +84,47 @@ def test_every_figure_is_drawn_with_the_products_theme(default, monkeypatch):
     assert template["separators"] == ", " and template["colorway"] == theme.PALETTE
     assert layout["template"] == theme.TEMPLATE.to_plotly_json()
     assert layout["height"] == 380
+
+
+def _validated(frame, value, y_title, title, rate=None, breaks=()):
+    """make_area_year_figure as it was built through Plotly's validating API (the reference for the plain dicts)."""
+    from dashboards import figures, theme
+
+    fig = go.Figure()
+    years = sorted(frame["year"].unique())
+    areas = frame.groupby("area_name")[value].sum().sort_values(ascending=False).index.tolist()
+    for i, year in enumerate(years):
+        part = frame[frame["year"] == year].set_index("area_name").reindex(areas)
+        hover = "%{x}, " + str(year) + ": %{y:,.0f}" + ("<br>per 100 000 invånare: %{customdata:,.0f}" if rate else "")
+        fig.add_bar(x=areas, y=part[value].tolist(), name=str(year), customdata=part[rate].tolist() if rate else None,
+                    marker_color=theme.PALETTE[i % len(theme.PALETTE)], hovertemplate=hover + "<extra></extra>")
+    fig.update_layout(barmode="group", yaxis_title=y_title, xaxis=dict(type="category"))
+    fig = theme.apply(fig, title)
+    for period, text in breaks:
+        fig.add_vline(x=period, line_dash="dash", line_color="#444", line_width=1)
+        fig.add_annotation(x=period, y=1, yref="paper", text=figures.plotly_text(text), showarrow=False,
+                           xanchor="left", yanchor="bottom", font=dict(size=11, color="#444"))
+    return fig
+
+
+@pytest.mark.parametrize("rate", [None, "rate"])
+def test_figures_built_as_plain_dicts_are_what_plotlys_validating_api_builds(rate):
+    """The builders that skip Plotly's validation (plain_figure) give the JSON the validating API gives: the area
+    figure against its former add_bar/update_layout/add_vline build (a missing year is an empty bar, the rate in
+    the hover only when asked), and every plain figure unchanged through Plotly's validating constructor."""
+    import json
+
+    from dashboards import figures
+
+    frame = pd.DataFrame({"year": [2024, 2025, 2024, 2026], "area_name": ["Centrum", "Centrum", "Väster", "Väster"],
+                          "crimes": [12, 15, 3, 4], "rate": [410.5, 512.0, 98.25, 130.0]})
+    breaks = [("2025", "Ny lag 1 juli 2025 (<b>SFS</b> 2025:1)")]
+    plain = figures.add_series_breaks(figures.make_area_year_figure(frame, "crimes", "Brott per område", "antal",
+                                                                    rate=rate), breaks)
+    reference = _validated(frame, "crimes", "antal", "Brott per område", rate=rate, breaks=breaks)
+    assert json.loads(plain.to_json()) == json.loads(reference.to_json())
+    stacked = figures.make_quarterly_stacked_figure(
+        pd.DataFrame({"year": [2025, 2025, 2026], "quarter": [1, 2, 1], "category": ["Stöld", "Rån 50 %", "Stöld"],
+                      "crimes": [3, 1, 5]}), "crimes", "category", "Brott", "antal")
+    for fig in (plain, stacked):
+        assert json.loads(go.Figure(fig.to_plotly_json()).to_json()) == json.loads(fig.to_json())
