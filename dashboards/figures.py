@@ -174,11 +174,11 @@ def plain_figure(traces: list[dict], layout: dict, title: str | None, height: in
     title), without Plotly's per-property validation: building through ``add_bar``/``update_layout`` validated
     every property and was the largest part of a page's build. The dicts are valid by construction:
     tests/test_plotly_bundle.py passes each such figure through Plotly's validating constructor and compares."""
-    from dashboards.theme import template_json
+    from dashboards.theme import template_json, title_layout
 
     layout = {**layout, "template": template_json(), "height": height}
     if title:
-        layout["title"] = dict(text=title, x=0, xanchor="left", font=dict(size=15))
+        layout["title"] = title_layout(title)
     return go.Figure(data=traces, layout=layout, _validate=False)
 
 
@@ -321,13 +321,9 @@ def make_peer_band_figure(df: pd.DataFrame, own_name: str, title: str) -> go.Fig
                            legendgroup="own", showlegend=first,
                            hovertemplate="%{x}: %{y:,.0f}<extra>" + own_label + "</extra>", **refs))
     layout.update(annotations=notes, legend=dict(y=-0.08 if rows > 2 else -0.2))
-    # the dicts above are valid by construction (tests/test_peers.py draws the figure through plotly.io): skip
-    # Plotly's per-property validation, which was most of a page's cost for this figure
-    from dashboards.theme import TEMPLATE
-
-    layout.update(template=TEMPLATE.to_plotly_json(), height=260 * rows + 120,
-                  title=dict(text=plotly_text(title), x=0, xanchor="left", font=dict(size=15)))
-    return go.Figure(data=traces, layout=layout, _validate=False)
+    # plain dicts (tests/test_peers.py also draws the figure through plotly.io): Plotly's per-property validation was
+    # most of a page's cost for this figure
+    return plain_figure(traces, layout, plotly_text(title), height=260 * rows + 120)
 
 
 def make_ranked_bars_figure(df: pd.DataFrame, value: str, title: str, x_title: str,

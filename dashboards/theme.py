@@ -47,5 +47,10 @@ def apply(fig: go.Figure, title: str | None = None, height: int = 380) -> go.Fig
         fig.update_layout(template="lagesbild")  # something changed the default: the figure says it itself
     fig.update_layout(height=height)
     if title:
-        fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=15)))
+        fig.update_layout(title=title_layout(title))
     return fig
+
+
+def title_layout(text: str) -> dict:
+    """A figure's title as every figure of the product shows it (left-aligned, 15 px)."""
+    return dict(text=text, x=0, xanchor="left", font=dict(size=15))

@@ -10,11 +10,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.data import SiteData, feed_label
-from dashboards.figures import plotly_text
+from dashboards.figures import plain_figure, plotly_text
 from dashboards.format import fmt_int, fmt_number
 from dashboards.render import Block
 from dashboards.sections.common import area_names, small_areas
-from dashboards.theme import PALETTE, TEMPLATE
+from dashboards.theme import PALETTE
 from sources.policy import Policy
 
 # sequential blues (ColorBrewer Blues 5: ordered by lightness, readable with colour-vision deficiencies)
@@ -87,15 +87,13 @@ def make_area_map_figure(areas: pd.DataFrame, vulnerable: pd.DataFrame, title: s
                            text=[f"{plotly_text(p)}: {fmt_int(e)} EST-händelse{'' if e == 1 else 'r'}" for p, e in
                                  zip(places.place, places.events)]))
     lat0 = sum(lats) / len(lats) if lats else 60.0
-    layout = dict(template=TEMPLATE.to_plotly_json(), height=560,
-                  title=dict(text=plotly_text(title), x=0, xanchor="left", font=dict(size=15)),
-                  xaxis=dict(visible=False, rangemode="normal", constrain="domain"),
+    layout = dict(xaxis=dict(visible=False, rangemode="normal", constrain="domain"),
                   legend=dict(title=dict(text=plotly_text(legend_title))),
                   # one degree of latitude is 1/cos(latitude) times as long as one of longitude
                   yaxis=dict(visible=False, rangemode="normal", scaleanchor="x",
                              scaleratio=1 / math.cos(math.radians(lat0))),
                   plot_bgcolor="white", margin=dict(l=10, r=10, t=50, b=10), hovermode="closest")
-    return go.Figure(data=traces, layout=layout, _validate=False)
+    return plain_figure(traces, layout, plotly_text(title), height=560)
 
 
 def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
