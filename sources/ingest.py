@@ -16,6 +16,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from concurrent.futures import Future
 from typing import Callable, Iterable
 
 import duckdb
@@ -225,7 +226,8 @@ def _cached_sha256(con, path: Path) -> str:
 
 
 def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = None,
-                profile: str | None = None, retry_rejected: bool = True) -> IngestResult:
+                profile: str | None = None, retry_rejected: bool = True,
+                prepared: Future | None = None) -> IngestResult:
     """Load one file. Whatever happens, the file gets a manifest entry with a verdict and the caller goes on to the
     next file: a file that cannot be read or hits a limit is *rejected* with a message; an unexpected error is a
     rejection too (rolled back whole), never a crash that stops the other files. ``retry_rejected=False`` (a
@@ -250,10 +252,11 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
             return IngestResult(path=str(path), sha256=sha, feed=feed, profile=None, status="rejected",
                                 message=f"{earlier[0][0]} (avvisad tidigare; filen har inte ändrats)")
     try:
-        return _ingest_file(con, path, sha, feed, profile)
+        return _ingest_file(con, path, sha, feed, profile, prepared)
     except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - one bad file never stops the rest
+        name = exc.type_name if isinstance(exc, _WorkerError) else type(exc).__name__
         return _reject(con, path, sha, feed, FileRejected(
-            path, f"filen kunde inte läsas in: ett oväntat fel ({type(exc).__name__}). Inget av filen har sparats.",
+            path, f"filen kunde inte läsas in: ett oväntat fel ({name}). Inget av filen har sparats.",
             "Kontrollera att filen är en export i något av de format som tas emot; rapportera felet till den som "
             "förvaltar lägesbild om filen ser riktig ut."))
 
@@ -266,7 +269,7 @@ def _path_key(path: Path) -> str:
 
 
 def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str | None,
-                 profile: str | None) -> IngestResult:
+                 profile: str | None, prepared: Future | None = None) -> IngestResult:
     prior = con.execute("SELECT path, status, feed FROM meta.files WHERE sha256 = ? AND status <> 'rejected'",
                         [sha]).fetchall()
     if prior:
@@ -282,20 +285,18 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
     sql = _sql_plan(con, path, feed, profile, cands)
     if sql is not None:
         return _ingest_sql(con, path, sha, feed, *sql)
+    done = None
+    if prepared is not None:
+        try:
+            done = prepared.result()
+        except Exception:  # noqa: BLE001 - the worker is gone (killed, out of memory): the file is read here
+            done = None
+    if done is not None and done.sha == sha:
+        return _ingest_prepared(con, path, sha, feed, done)
     chunks = iter_file(path, header_matcher=_header_matcher(cands) if cands else None)
     try:
-        table = next(iter(chunks))
+        table, chunks, contract, prof, mapping = _open(path, chunks, feed, profile)
         fault_point("ingest:read")
-        contract, prof, mapping = _resolve_profile(path, table, feed, profile)
-        if contract.aggregate_only:
-            _check_aggregate_only(path, table, contract)
-        if table.info.get("chunked") and (prof.synthetic_key or prof.unpivot):
-            # these profiles number or reshape rows across the whole file: read it whole
-            rest = list(chunks)
-            table = RawTable(frame=pd.concat([table.frame] + [t.frame for t in rest], ignore_index=True),
-                             row_numbers=pd.concat([table.row_numbers] + [t.row_numbers for t in rest], ignore_index=True),
-                             format=table.format, info=table.info)
-            chunks = iter(())
     except FileRejected as exc:
         return _reject(con, path, sha, feed, exc)
 
@@ -306,12 +307,89 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
             if n_chunks and contract.aggregate_only:
                 _check_aggregate_only(path, part, contract)
             n_chunks += 1
-            replaced |= _load_chunk(con, path, sha, part, contract, prof, mapping, now, totals)
+            replaced |= _store_chunk(con, sha, _prepare_chunk(path, sha, part, contract, prof, mapping), contract,
+                                     now, totals)
         if n_chunks > 1 and contract.natural_key:
             totals["loaded"] -= _dedupe_across_chunks(con, path, sha, contract, totals)
         return replaced
 
     return _load_file(con, path, sha, feed, contract, prof, mapping, table.format, dict(table.info), load)
+
+
+def _open(path: Path, chunks: Iterable[RawTable], feed: str | None, profile: str | None):
+    """The file's first chunk (a small file: the whole file), the chunks after it, and the contract, profile and
+    column mapping its headers fit; raises FileRejected (nothing has been written)."""
+    table = next(iter(chunks))
+    contract, prof, mapping = _resolve_profile(path, table, feed, profile)
+    if contract.aggregate_only:
+        _check_aggregate_only(path, table, contract)
+    if table.info.get("chunked") and (prof.synthetic_key or prof.unpivot):
+        # these profiles number or reshape rows across the whole file: read it whole
+        rest = list(chunks)
+        table = RawTable(frame=pd.concat([table.frame] + [t.frame for t in rest], ignore_index=True),
+                         row_numbers=pd.concat([table.row_numbers] + [t.row_numbers for t in rest], ignore_index=True),
+                         format=table.format, info=table.info)
+        chunks = iter(())
+    return table, chunks, contract, prof, mapping
+
+
+@dataclass
+class _Prepared:
+    """A small file read and coerced in a worker process (:func:`_prepare_file`), for the main process to store."""
+    sha: str
+    feed: str | None = None
+    profile: str | None = None
+    mapping: dict | None = None
+    fmt: str | None = None
+    info: dict | None = None
+    chunk: _Chunk | None = None
+    rejected: tuple | None = None   # FileRejected's arguments: the file is rejected with this message
+    error: str | None = None        # the type of an unexpected error: rejected as such, as in ingest_file
+
+
+def _prepare_file(path: Path, sha: str, feed: str | None, profile: str | None) -> _Prepared | None:
+    """Read, screen and coerce a small file without the warehouse (in a worker process). None when the file turns
+    out to need the main process (read in chunks): it is then read there as usual."""
+    try:
+        cands = _candidates(feed, profile)
+        chunks = iter_file(path, header_matcher=_header_matcher(cands) if cands else None)
+        table, chunks, contract, prof, mapping = _open(path, chunks, feed, profile)
+        if table.info.get("chunked"):
+            return None
+        chunk = _prepare_chunk(path, sha, table, contract, prof, mapping)
+        return _Prepared(sha, contract.feed, prof.name, mapping, table.format, dict(table.info), chunk)
+    except FileRejected as exc:
+        return _Prepared(sha, rejected=(exc.path, exc.what, exc.fix, exc.row, exc.column))
+    except (Exception, RecursionError, MemoryError) as exc:  # noqa: BLE001 - worded by the main process
+        return _Prepared(sha, error=type(exc).__name__)
+
+
+def _in_worker(*args) -> _Prepared | None:
+    return _prepare_file(*args)  # looked up in the worker (a forked copy of this module), by name
+
+
+def _ingest_prepared(con, path: Path, sha: str, feed: str | None, done: _Prepared) -> IngestResult:
+    """Store a file a worker has read and coerced: the same verdicts, rows and manifest as the serial path."""
+    if done.rejected is not None:
+        return _reject(con, path, sha, feed, FileRejected(*done.rejected))
+    if done.error is not None:
+        raise _WorkerError(done.error)
+    contract = load_contract(done.feed)
+    prof = next(p for p in load_profiles(done.feed) if p.name == done.profile)
+    fault_point("ingest:read")
+
+    def load(now: datetime, totals: dict) -> set[str]:
+        return _store_chunk(con, sha, done.chunk, contract, now, totals)
+
+    return _load_file(con, path, sha, feed, contract, prof, done.mapping, done.fmt, done.info, load)
+
+
+class _WorkerError(Exception):
+    """An unexpected error in a worker process, named by its type (the file is rejected as in :func:`ingest_file`)."""
+
+    def __init__(self, type_name: str):
+        super().__init__(type_name)
+        self.type_name = type_name
 
 
 def _sql_plan(con, path: Path, feed: str | None, profile: str | None, cands):
@@ -396,11 +474,19 @@ def _chain_first(first: RawTable, rest: Iterable[RawTable]) -> Iterable[RawTable
     yield from rest
 
 
-def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, prof: Profile, mapping: dict,
-                now: datetime, totals: dict) -> set[str]:
-    """Coerce one chunk and insert it (inside the file's transaction); returns the files whose rows it replaced."""
+@dataclass
+class _Chunk:
+    """One chunk read, screened and coerced (no warehouse needed): what :func:`_store_chunk` writes."""
+    rows: pd.DataFrame        # typed rows with _sha256, _row and _scope
+    quarantine: pd.DataFrame  # one row per rejected cell, ready for meta.quarantine
+    rows_read: int
+    quarantined_rows: int
+    masked: int
+
+
+def _prepare_chunk(path: Path, sha: str, table: RawTable, contract: Contract, prof: Profile, mapping: dict) -> _Chunk:
+    """Screen, reshape and coerce one chunk, with the conservation check (pure: runs in a worker process too)."""
     screened, masked_at_door = screen_frame(table.frame)  # every text value, every column, before anything else
-    totals["masked"] += masked_at_door
     frame, row_numbers = prof.reshape(screened, table.row_numbers)
     canonical = prof.canonical_frame(frame, mapping)
     coerced = coerce(canonical, row_numbers, contract, prof)
@@ -412,6 +498,17 @@ def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, 
     rows = coerced.rows
     rows.insert(0, "_sha256", sha)
     rows.insert(2, "_scope", scope_keys(rows, contract) if len(rows) else pd.Series([], dtype="string"))
+    qf = coerced.quarantine.rename(columns={"_row": "row_number", "column": "column_name"})
+    if len(qf):
+        qf.insert(0, "sha256", sha)
+        qf.insert(1, "file_name", display_name(path))
+        qf.insert(2, "feed", contract.feed)
+    return _Chunk(rows, qf, rows_read, coerced.quarantined_rows, masked_at_door + coerced.masked)
+
+
+def _store_chunk(con, sha: str, chunk: _Chunk, contract: Contract, now: datetime, totals: dict) -> set[str]:
+    """Insert one prepared chunk (inside the file's transaction); returns the files whose rows it replaced."""
+    rows = chunk.rows
     feed_name = contract.feed
     replaced: set[str] = set()
     if len(rows):
@@ -421,17 +518,13 @@ def _load_chunk(con, path: Path, sha: str, table: RawTable, contract: Contract, 
                            + [f"CAST({q(c.name)} AS {c.duckdb_type})" for c in contract.columns])
         run_with_frame(con, f"INSERT INTO raw.{q(feed_name)} ({', '.join(q(c) for c in cols)}) SELECT {select} "
                             "FROM _frame", rows)
-    if len(coerced.quarantine):
-        qf = coerced.quarantine.rename(columns={"_row": "row_number", "column": "column_name"})
-        qf.insert(0, "sha256", sha)
-        qf.insert(1, "file_name", display_name(path))
-        qf.insert(2, "feed", feed_name)
+    if len(chunk.quarantine):
         run_with_frame(con, "INSERT INTO meta.quarantine SELECT sha256, file_name, feed, row_number, column_name, "
-                            "raw_value, reason FROM _frame", qf)
-    totals["read"] += rows_read
+                            "raw_value, reason FROM _frame", chunk.quarantine)
+    totals["read"] += chunk.rows_read
     totals["loaded"] += len(rows)
-    totals["quarantined"] += coerced.quarantined_rows
-    totals["masked"] += coerced.masked
+    totals["quarantined"] += chunk.quarantined_rows
+    totals["masked"] += chunk.masked
     return replaced
 
 
@@ -482,22 +575,103 @@ def _under(path: Path, root: Path) -> bool:
         return False
 
 
+# Small files on the pandas path are read, screened and coerced in worker processes ahead of the main process,
+# which stores them in order, one transaction each (DuckDB has one writer). Worth it only for many bytes: a pool
+# costs a fork per worker. LAGESBILD_INGEST_WORKERS sets the number of workers (0 or 1: no pool).
+WORKERS_ENV = "LAGESBILD_INGEST_WORKERS"
+PREPARE_MIN_FILES = 3
+PREPARE_MIN_BYTES = 8 * 1024 * 1024
+
+
+def _workers() -> int:
+    import multiprocessing
+    import os
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    wanted = os.environ.get(WORKERS_ENV, "").strip()
+    return int(wanted) if wanted.isdigit() else min(os.cpu_count() or 1, 4)
+
+
+def _to_prepare(con, files: list[tuple[Path, str | None, bool]], feed: str | None, profile: str | None,
+                retry_rejected: bool) -> dict[int, tuple[Path, str, str | None]]:
+    """The files worth reading ahead in a worker (index -> resolved path, sha256, feed): regular files under the
+    DuckDB path's size that are not loaded yet. The main process checks everything again when it gets to them."""
+    from sources import sqlingest
+    from sources.readers.common import require_regular
+
+    if sqlingest.engine() == "sql":
+        return {}
+    out, total = {}, 0
+    for i, (f, folder_feed, outside) in enumerate(files):
+        if outside:
+            continue
+        try:
+            require_regular(f)
+            path = f.resolve()
+            size = path.stat().st_size
+            if size >= sqlingest.MIN_BYTES:
+                continue
+            sha = _cached_sha256(con, path)
+        except (FileRejected, OSError):
+            continue
+        if con.execute("SELECT 1 FROM meta.files WHERE sha256 = ? AND (status <> 'rejected' OR (? AND path = ?))",
+                       [sha, not retry_rejected, str(path)]).fetchall():
+            continue
+        out[i] = (path, sha, feed or folder_feed)
+        total += size
+    if len(out) < PREPARE_MIN_FILES or total < PREPARE_MIN_BYTES:
+        return {}
+    return out
+
+
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: str | None = None,
                  profile: str | None = None, progress: Progress | None = None,
                  retry_rejected: bool = True) -> list[IngestResult]:
     ensure_schema(con)
     paths = list(paths)
-    files = expand_paths(paths)
-    results = []
-    for i, (f, folder_feed) in enumerate(files, start=1):
+    files = []
+    for f, folder_feed in expand_paths(paths):
         root = next((Path(p) for p in paths if Path(p).is_dir() and _under(f, Path(p))), None)
-        if root is not None and f.is_symlink() and not _under(f.resolve(), root.resolve()):
-            # a link in a drop folder that points elsewhere (e.g. /etc/…) is never followed
-            r = _reject(con, f, _path_key(f), feed or folder_feed, FileRejected(
-                f, "filen är en länk som pekar utanför mappen och läses inte.", "Lägg själva filen i mappen."))
-        else:
-            r = ingest_file(con, f, feed=feed or folder_feed, profile=profile, retry_rejected=retry_rejected)
-        results.append(r)
-        if progress:
-            progress(f"[{i}/{len(files)}] {r.summary()}")
+        # a link in a drop folder that points elsewhere (e.g. /etc/…) is never followed
+        outside = root is not None and f.is_symlink() and not _under(f.resolve(), root.resolve())
+        files.append((f, folder_feed, outside))
+    workers = _workers()
+    ahead = _to_prepare(con, files, feed, profile, retry_rejected) if workers > 1 else {}
+    pool = None
+    if ahead:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(min(workers, len(ahead)), mp_context=multiprocessing.get_context("fork"))
+    futures: dict[int, Future] = {}
+    queue = sorted(ahead)
+
+    def submit_up_to(i: int) -> None:  # a bounded window: prepared frames wait in memory until stored
+        while queue and len(futures) < 2 * workers and queue[0] <= i + 4 * workers:
+            j = queue.pop(0)
+            try:
+                futures[j] = pool.submit(_in_worker, *ahead[j][:2], ahead[j][2], profile)
+            except Exception:  # noqa: BLE001 - a broken pool (a worker was killed): the rest is read here
+                queue.clear()
+
+    results = []
+    try:
+        for i, (f, folder_feed, outside) in enumerate(files, start=0):
+            if pool is not None:
+                submit_up_to(i)
+            if outside:
+                r = _reject(con, f, _path_key(f), feed or folder_feed, FileRejected(
+                    f, "filen är en länk som pekar utanför mappen och läses inte.", "Lägg själva filen i mappen."))
+            else:
+                r = ingest_file(con, f, feed=feed or folder_feed, profile=profile, retry_rejected=retry_rejected,
+                                prepared=futures.pop(i, None))
+            results.append(r)
+            if progress:
+                progress(f"[{i + 1}/{len(files)}] {r.summary()}")
+    finally:
+        if pool is not None:
+            for fut in futures.values():
+                fut.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
     return results

@@ -296,7 +296,7 @@ def _slow(col, prof: Profile, values: pd.Series) -> pd.Series:
 
 def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profile, mapping: dict[str, str],
          now: datetime, totals: dict, file_name: str, today: date | None = None) -> set[str]:
-    """Type ``_sql_src`` under the contract and insert it (inside the file's transaction), as ``ingest._load_chunk``
+    """Type ``_sql_src`` under the contract and insert it (inside the file's transaction), as ``ingest._store_chunk``
     does for a pandas chunk; returns the files whose rows it replaced."""
     from sources.coerce import TYPE_WORDS, _fmt
     from sources.revisions import replace_earlier_rows

@@ -88,19 +88,19 @@ def test_a_chunk_frees_the_frames_of_the_chunks_before_it(tmp_path, monkeypatch)
 
     seen: list = []
     alive_at_chunk: list[int] = []
-    real_run_with_frame, real_load_chunk = ingest.run_with_frame, ingest._load_chunk
+    real_run_with_frame, real_prepare_chunk = ingest.run_with_frame, ingest._prepare_chunk
 
     def spy_run_with_frame(con, sql, frame, params=None):
         seen.append(weakref.ref(frame))
         return real_run_with_frame(con, sql, frame, params)
 
-    def spy_load_chunk(*args, **kwargs):
+    def spy_prepare_chunk(*args, **kwargs):
         gc.collect()
         alive_at_chunk.append(sum(r() is not None for r in seen))
-        return real_load_chunk(*args, **kwargs)
+        return real_prepare_chunk(*args, **kwargs)
 
     monkeypatch.setattr(ingest, "run_with_frame", spy_run_with_frame)
-    monkeypatch.setattr(ingest, "_load_chunk", spy_load_chunk)
+    monkeypatch.setattr(ingest, "_prepare_chunk", spy_prepare_chunk)
     lines = [_rows(1)] * 30  # every row after the first is a duplicate: each chunk quarantines rows
     path = _write(tmp_path / "dubbletter.csv", lines)
     monkeypatch.setattr(readers, "CHUNK_BYTES", 1)
