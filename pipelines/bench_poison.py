@@ -106,7 +106,7 @@ def bench_poison() -> int:
             home = tmp / f"home-{path.stem}"
             cmd = [sys.executable, "-m", "pipelines.cli", "--home", str(home), "ingest", str(path), "--feed", feed,
                    "--json"]
-            wall, rss, code, out = run_measured(cmd)
+            wall, rss, code, out, _ = run_measured(cmd)
             try:
                 verdict = json.loads(out[out.index("["):])[0]["status"]
             except (ValueError, KeyError, IndexError):

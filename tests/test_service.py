@@ -235,6 +235,44 @@ def test_bench_runs_at_a_reduced_scale(tmp_path):
     assert "make demo not run (--no-demo) [<= 15] | make test not run (--with-tests) [<= 240]" in text
 
 
+TREE = r"""
+import os, sys
+block = bytearray(int(sys.argv[1]) << 20)
+block[::4096] = b"x" * len(block[::4096])   # touched: resident, not shared
+r, w = os.pipe()
+if os.fork() == 0:
+    mine = bytearray(int(sys.argv[1]) << 20)
+    mine[::4096] = b"y" * len(mine[::4096])
+    os.write(w, b"1")
+    sys.stdin.read()
+    os._exit(0)
+os.read(r, 1)
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps_rollup").exists(), reason="needs Linux /proc")
+def test_the_bench_counts_the_memory_of_a_process_and_its_workers_together():
+    from pipelines.bench_national import tree_pss_mb
+
+    proc = subprocess.Popen([sys.executable, "-c", TREE, "150"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"  # both processes hold their 150 MB now
+        whole = tree_pss_mb(proc.pid)
+        with open(f"/proc/{proc.pid}/smaps_rollup", encoding="ascii") as fh:
+            parent = next(int(line.split()[1]) for line in fh if line.startswith("Pss:")) / 1024
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    # by hand: the parent's 150 MB are shared with the forked child (PSS counts half in each: 75 + 75), the child's
+    # own 150 MB are its alone; so the parent holds at least 75 MB, the child at least 225 MB, the tree at least 300
+    assert parent >= 75
+    assert whole - parent >= 225 and whole >= 300
+    assert tree_pss_mb(proc.pid) == 0  # reaped: nothing left
+
+
 def test_the_bench_times_the_commands_of_the_makefiles_demo_recipe(tmp_path):
     from pipelines.bench_national import demo_commands
 
