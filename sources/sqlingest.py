@@ -328,9 +328,16 @@ def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profil
     rows_read = int(scalar(con, f"SELECT count(*) FROM {_body(scan)}"))
     # 2. values: SQL for the common spellings, the pandas functions for the rest (joined back by value)
     values, joins, reasons = [], [], []
+    fasts = [_fast(col, prof, f"c.s{k}") for k, col in enumerate(cols)]
+    # the values the common spellings do not type, for every typed column in one scan of the view (a scan per
+    # column cleaned the whole file again for each)
+    slow = [k for k, col in enumerate(cols) if col.type not in ("string", "boolean")]
+    rests = dict(zip(slow, con.execute("SELECT " + ", ".join(
+        f"list(DISTINCT c.s{k}) FILTER (WHERE c.s{k} IS NOT NULL AND ({fasts[k]}) IS NULL)" for k in slow)
+        + f" FROM {CLEAN} c").fetchall()[0])) if slow else {}
     for k, col in enumerate(cols):
         s = f"c.s{k}"
-        fast = _fast(col, prof, s)
+        fast = fasts[k]
         value = fast
         if col.type == "string" and col.free_text:
             pairs, n = _mask_values(con, CLEAN, f"s{k}")
@@ -340,9 +347,9 @@ def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profil
                 joins.append(f"LEFT JOIN _sql_m{k} m{k} ON m{k}.old = c.s{k}")
                 value = f"coalesce(m{k}.new, c.s{k})"
         elif col.type not in ("string", "boolean"):
-            rest = con.execute(f"SELECT DISTINCT s{k} FROM {CLEAN} c WHERE s{k} IS NOT NULL AND {fast} IS NULL").fetchall()
+            rest = rests[k] or []
             if rest:
-                vals = pd.Series([r[0] for r in rest], dtype="string")
+                vals = pd.Series(sorted(rest), dtype="string")
                 typed = _slow(col, prof, vals)
                 frame = pd.DataFrame({"s": vals, "v": typed})
                 run_with_frame(con, f"CREATE TEMP TABLE _sql_r{k} AS SELECT s, CAST(v AS "
@@ -391,7 +398,7 @@ def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profil
     run(con, f"""CREATE OR REPLACE TEMP TABLE {TYPED} AS SELECT *, {any_reason} AS _bad FROM (
                  SELECT _row, {', '.join(f'raw{k}' for k in range(len(cols)))}, {', '.join(typed_cols)}
                  {''.join(', ' + e for _, _, e in reason_cols)}
-                 FROM (SELECT c._row, {inner} FROM {CLEAN} c {' '.join(joins)})) ORDER BY _row""")
+                 FROM (SELECT c._row, {inner} FROM {CLEAN} c {' '.join(joins)}))""")
     run(con, f"DROP VIEW IF EXISTS {CLEAN}")
     run(con, f"DROP TABLE IF EXISTS {SRC}_file")
     # 3. natural-key duplicates among the rows without a reason: the first occurrence wins
