@@ -308,3 +308,28 @@ def test_a_column_a_contract_gained_is_added_to_an_older_warehouse_and_revisions
     moved = warehouse.execute("SELECT report_id, crime_count, area_code, area_name, _replaced_by "
                               "FROM history.crime_reports").fetchall()
     assert moved == [("5000-K1-24", 1, "0486-01", None, new.sha256)]
+
+
+def test_a_revision_replaces_its_whole_months_and_nothing_beside_them(tmp_path, warehouse):
+    """A file replaces the earlier rows of the municipality × months it covers: the first and last day of a month
+    are inside, the next month's first day and the previous month's last day outside. Worked by hand."""
+    ensure_schema(warehouse)
+    first = ["5000-A1-24;1;1212;2024-02-29;2024-02-29;0486;;1",   # February: not revised
+             "5000-A2-24;1;1212;2024-03-01;2024-03-01;0486;;1",   # March, its first day
+             "5000-A3-24;1;1212;2024-03-31;2024-03-31;0486;;1",   # March, its last day
+             "5000-A4-24;1;1212;2024-04-01;2024-04-01;0486;;1",   # April, its first day
+             "5000-A5-24;1;1212;2024-03-15;2024-03-15;0484;;1"]   # March, another municipality
+    assert ingest_file(warehouse, crime_csv(tmp_path, rows=first, name="a.csv"), feed="crime_reports").rows_loaded == 5
+    r = ingest_file(warehouse, crime_csv(tmp_path, rows=["5000-B1-24;1;1212;2024-03-31;2024-03-31;0486;;7"],
+                                         name="b.csv"), feed="crime_reports")
+    assert (r.rows_loaded, len(r.replaced)) == (1, 1)
+    ids = lambda t: sorted(x[0] for x in warehouse.execute(f"SELECT report_id FROM {t}.crime_reports").fetchall())
+    assert ids("raw") == ["5000-A1-24", "5000-A4-24", "5000-A5-24", "5000-B1-24"]
+    assert ids("history") == ["5000-A2-24", "5000-A3-24"]
+    r = ingest_file(warehouse, crime_csv(tmp_path, rows=["5000-C1-24;1;1212;2024-04-30;2024-04-30;0486;;2"],
+                                         name="c.csv"), feed="crime_reports")
+    assert ids("raw") == ["5000-A1-24", "5000-A5-24", "5000-B1-24", "5000-C1-24"]
+    assert ids("history") == ["5000-A2-24", "5000-A3-24", "5000-A4-24"]
+    assert warehouse.execute("SELECT scope, rows_removed FROM meta.revisions ORDER BY scope").fetchall() == [
+        ("0486|2024-03", 2), ("0486|2024-04", 1)]
+
