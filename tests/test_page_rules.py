@@ -133,3 +133,37 @@ def test_a_municipalitys_rows_are_those_the_code_filter_gives_and_follow_a_repla
     assert data.of("crime_by_quarter", "9999").empty
     data.marts["crime_by_quarter"] = mart[mart.crimes > 6]  # replaced: 0486 keeps only its 11
     assert data.of("crime_by_quarter", "0486")["crimes"].tolist() == [11]
+
+
+def _pivot_frames():
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(20261128)
+    for n in (1, 7, 60, 500):
+        yield pd.DataFrame({"weekday": rng.integers(1, 8, n), "hour": rng.integers(0, 24, n),
+                            "events": rng.integers(0, 9, n)}), "weekday", "hour", "events"
+        cats = pd.Series(rng.choice(["Skadegörelse", "Klotter", "Nedskräpning", None], n), dtype="string")
+        values = pd.array(rng.integers(0, 40, n), dtype="Int64")
+        values[rng.random(n) < 0.2] = pd.NA  # missing counts
+        yield pd.DataFrame({"period_key": rng.integers(8090, 8100, n), "period": None, "category": cats,
+                            "crimes": values}).assign(period=lambda d: "kv. " + (d.period_key % 4 + 1).astype(str)), \
+            ["period_key", "period"], "category", "crimes"
+        yield pd.DataFrame({"reason": rng.choice(["Misshandel", "Missbruk"], n),
+                            "age_band": pd.Categorical(rng.choice(["0-12", "13-17"], n), ["0-12", "13-17", "18-"]),
+                            "reports": rng.random(n) * 10}), "reason", "age_band", "reports"
+
+
+def test_pivot_sum_is_the_pivot_table_pandas_gives():
+    """figures.pivot_sum against pandas' own pivot_table (the reference) on frames with missing counts, missing
+    keys, combinations that never occur, categorical and integer keys, and a single row."""
+    import pandas as pd
+
+    from dashboards.figures import pivot_sum
+
+    n = 0
+    for frame, index, columns, values in _pivot_frames():
+        expected = frame.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", fill_value=0)
+        pd.testing.assert_frame_equal(pivot_sum(frame, index, columns, values), expected)
+        n += 1
+    assert n == 12

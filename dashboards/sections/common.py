@@ -37,8 +37,7 @@ def area_names(data: SiteData, code: str) -> dict[str, str]:
 
 def quarter_table(df: pd.DataFrame, stack: str, value: str, suppress: Policy | None = None
                    ) -> pd.DataFrame:
-    pivot = figures.with_quarter_labels(df).pivot_table(index=["period_key", "period"], columns=stack, values=value,
-                                                        aggfunc="sum", fill_value=0)
+    pivot = figures.pivot_sum(figures.with_quarter_labels(df), ["period_key", "period"], stack, value)
     pivot = pivot.reset_index().drop(columns="period_key").rename(columns={"period": "Kvartal"})
     out = pivot.copy()
     for c in out.columns[1:]:

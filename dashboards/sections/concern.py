@@ -82,7 +82,7 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     year, quarter = last_quarter(concern)
     key_now = Quarter(year, quarter).seq
     recent = concern[concern.quarter_seq > key_now - 4]
-    grid = recent.pivot_table(index="reason", columns="age_band", values="reports", aggfunc="sum", fill_value=0)
+    grid = figures.pivot_sum(recent, "reason", "age_band", "reports")
     mask = suppress(grid, policy)
     shown = apply_mask(grid, mask, policy)
     row_tot, col_tot = grid.sum(axis=1), grid.sum(axis=0)

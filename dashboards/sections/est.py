@@ -37,7 +37,7 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
                                 "Antal händelser": [fmt_int(v) for v in spots.sort_values("events", ascending=False)["events"]]}),
             source=feed_label("est_events"), period=span, status="Löpande rapportering."))
     if not wh.empty:
-        grid = wh.pivot_table(index="weekday", columns="hour", values="events", aggfunc="sum", fill_value=0)
+        grid = figures.pivot_sum(wh, "weekday", "hour", "events")
         grid = grid.reindex(index=range(1, 8), columns=range(24), fill_value=0)
         table = pd.DataFrame({"Veckodag": figures.WEEKDAYS,
                               **{f"{h:02d}": [fmt_int(v) for v in grid[h]] for h in grid.columns}})

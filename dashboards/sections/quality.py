@@ -79,8 +79,7 @@ def coverage_matrix(data: SiteData, policy: Policy | None = None) -> pd.DataFram
         for code in crime.municipality_code.unique():
             names.update(area_names(data, code))
     c = figures.with_quarter_labels(crime.groupby(["year", "quarter", column], as_index=False)["crimes"].sum())
-    grid = c.pivot_table(index=["period_key", "period"], columns=column, values="crimes", aggfunc="sum",
-                         fill_value=0).reset_index(level=0, drop=True)
+    grid = figures.pivot_sum(c, ["period_key", "period"], column, "crimes").reset_index(level=0, drop=True)
     tiny = set()
     if not several:
         for code in crime.municipality_code.unique():
