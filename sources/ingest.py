@@ -282,17 +282,17 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
         return IngestResult(path=str(path), sha256=sha, feed=first[2], profile=None, status="already_loaded",
                             message=msg)
     cands = _candidates(feed, profile)
-    sql = _sql_plan(con, path, feed, profile, cands)
-    if sql is not None:
-        return _ingest_sql(con, path, sha, feed, *sql)
     done = None
-    if prepared is not None:
+    if prepared is not None:  # read ahead by a worker: stored from that
         try:
             done = prepared.result()
         except Exception:  # noqa: BLE001 - the worker is gone (killed, out of memory): the file is read here
             done = None
     if done is not None and done.sha == sha:
         return _ingest_prepared(con, path, sha, feed, done)
+    sql = _sql_plan(con, path, feed, profile, cands)
+    if sql is not None:
+        return _ingest_sql(con, path, sha, feed, *sql)
     chunks = iter_file(path, header_matcher=_header_matcher(cands) if cands else None)
     try:
         table, chunks, contract, prof, mapping = _open(path, chunks, feed, profile)
@@ -581,6 +581,11 @@ def _under(path: Path, root: Path) -> bool:
 WORKERS_ENV = "LAGESBILD_INGEST_WORKERS"
 PREPARE_MIN_FILES = 3
 PREPARE_MIN_BYTES = 8 * 1024 * 1024
+# files up to this size are read ahead in workers, including those the DuckDB path would take when read here: with
+# many files the workers use every core while the main process stores (a national refresh's files, paired runs:
+# wall 0,78 of reading the files of 8 MB or more through DuckDB in the main process); a lone large file still goes
+# through DuckDB, whose threads use every core. Bounded: a worker holds its whole file in memory.
+PREPARE_MAX_BYTES = 16 * 1024 * 1024
 
 
 def _workers() -> int:
@@ -595,8 +600,8 @@ def _workers() -> int:
 
 def _to_prepare(con, files: list[tuple[Path, str | None, bool]], feed: str | None, profile: str | None,
                 retry_rejected: bool) -> dict[int, tuple[Path, str, str | None]]:
-    """The files worth reading ahead in a worker (index -> resolved path, sha256, feed): regular files under the
-    DuckDB path's size that are not loaded yet. The main process checks everything again when it gets to them."""
+    """The files worth reading ahead in a worker (index -> resolved path, sha256, feed): regular files under
+    ``PREPARE_MAX_BYTES`` that are not loaded yet. The main process checks everything again when it gets to them."""
     from sources import sqlingest
     from sources.readers.common import require_regular
 
@@ -610,7 +615,7 @@ def _to_prepare(con, files: list[tuple[Path, str | None, bool]], feed: str | Non
             require_regular(f)
             path = f.resolve()
             size = path.stat().st_size
-            if size >= sqlingest.MIN_BYTES:
+            if size >= PREPARE_MAX_BYTES:
                 continue
             sha = _cached_sha256(con, path)
         except (FileRejected, OSError):
