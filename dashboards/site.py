@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 import json
-import os
 
 from dashboards.format import fmt_date
 from sources.policy import Policy
@@ -151,18 +150,16 @@ def _pages_worker(chunk: list[tuple[str, str]]) -> list[tuple[dict, list[str], d
 def _build_pages(data: SiteData, todo: list[tuple[str, str]], out_dir: Path, policy: Policy, published: str,
                  sources: list[dict]) -> list[tuple[dict, list[str], dict]]:
     """The municipality pages, on every CPU when there are many (forked workers share the loaded data)."""
-    import multiprocessing
+    from sources.workers import fork_pool, fork_workers
 
-    workers = min(os.cpu_count() or 1, 8)
-    if len(todo) < PARALLEL_MIN_PAGES or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    workers = fork_workers(8)
+    if len(todo) < PARALLEL_MIN_PAGES or workers < 2:
         return [_municipality_page(data, code, name, out_dir, policy, published, sources) for code, name in todo]
     global _WORK
     _WORK = (data, out_dir, policy, published, sources)
     chunks = [todo[i::workers * 4] for i in range(workers * 4)]
     try:
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        with fork_pool(workers) as pool:
             return [page for part in pool.map(_pages_worker, [c for c in chunks if c]) for page in part]
     finally:
         _WORK = None

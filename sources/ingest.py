@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from concurrent.futures import Future
 from typing import Callable, Iterable
 
 import duckdb
@@ -30,6 +31,7 @@ from sources.readers import FileRejected, RawTable, iter_file
 from sources.db import q, run, scalar
 from sources.meta import ensure_meta, run_with_frame, transaction
 from sources.revisions import record_pending_partitions, replace_earlier_rows, scope_keys
+from sources.workers import fork_pool, fork_workers
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".json", ".parquet", ".gz")
 # Column headers that identify a person: never accepted in an aggregate-only feed.
@@ -588,16 +590,6 @@ PREPARE_MIN_BYTES = 8 * 1024 * 1024
 PREPARE_MAX_BYTES = 16 * 1024 * 1024
 
 
-def _workers() -> int:
-    import multiprocessing
-    import os
-
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 0
-    wanted = os.environ.get(WORKERS_ENV, "").strip()
-    return int(wanted) if wanted.isdigit() else min(os.cpu_count() or 1, 4)
-
-
 def _to_prepare(con, files: list[tuple[Path, str | None, bool]], feed: str | None, profile: str | None,
                 retry_rejected: bool) -> dict[int, tuple[Path, str, str | None]]:
     """The files worth reading ahead in a worker (index -> resolved path, sha256, feed): regular files under
@@ -641,14 +633,15 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
         # a link in a drop folder that points elsewhere (e.g. /etc/…) is never followed
         outside = root is not None and f.is_symlink() and not _under(f.resolve(), root.resolve())
         files.append((f, folder_feed, outside))
-    workers = _workers()
+    workers = fork_workers(4, WORKERS_ENV)
     ahead = _to_prepare(con, files, feed, profile, retry_rejected) if workers > 1 else {}
-    pool = None
-    if ahead:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+    with ExitStack() as stack:
+        pool = stack.enter_context(fork_pool(min(workers, len(ahead)))) if ahead else None
+        return _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers)
 
-        pool = ProcessPoolExecutor(min(workers, len(ahead)), mp_context=multiprocessing.get_context("fork"))
+
+def _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers) -> list[IngestResult]:
+    """Each file in order in the main process; the files in ``ahead`` read ahead by ``pool`` (see ingest_paths)."""
     futures: dict[int, Future] = {}
     queue = sorted(ahead)
 
@@ -661,22 +654,16 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
                 queue.clear()
 
     results = []
-    try:
-        for i, (f, folder_feed, outside) in enumerate(files, start=0):
-            if pool is not None:
-                submit_up_to(i)
-            if outside:
-                r = _reject(con, f, _path_key(f), feed or folder_feed, FileRejected(
-                    f, "filen är en länk som pekar utanför mappen och läses inte.", "Lägg själva filen i mappen."))
-            else:
-                r = ingest_file(con, f, feed=feed or folder_feed, profile=profile, retry_rejected=retry_rejected,
-                                prepared=futures.pop(i, None))
-            results.append(r)
-            if progress:
-                progress(f"[{i + 1}/{len(files)}] {r.summary()}")
-    finally:
+    for i, (f, folder_feed, outside) in enumerate(files):
         if pool is not None:
-            for fut in futures.values():
-                fut.cancel()
-            pool.shutdown(wait=True, cancel_futures=True)
+            submit_up_to(i)
+        if outside:
+            r = _reject(con, f, _path_key(f), feed or folder_feed, FileRejected(
+                f, "filen är en länk som pekar utanför mappen och läses inte.", "Lägg själva filen i mappen."))
+        else:
+            r = ingest_file(con, f, feed=feed or folder_feed, profile=profile, retry_rejected=retry_rejected,
+                            prepared=futures.pop(i, None))
+        results.append(r)
+        if progress:
+            progress(f"[{i + 1}/{len(files)}] {r.summary()}")
     return results

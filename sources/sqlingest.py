@@ -346,7 +346,7 @@ def load(con, path: Path, sha: str, scan: Scan, contract: Contract, prof: Profil
                 run_with_frame(con, f"CREATE TEMP TABLE _sql_m{k} AS SELECT old, new FROM _frame", pairs)
                 joins.append(f"LEFT JOIN _sql_m{k} m{k} ON m{k}.old = c.s{k}")
                 value = f"coalesce(m{k}.new, c.s{k})"
-        elif col.type not in ("string", "boolean"):
+        elif k in rests:
             rest = rests[k] or []
             if rest:
                 vals = pd.Series(sorted(rest), dtype="string")

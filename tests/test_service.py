@@ -320,7 +320,9 @@ def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(site_d
     data = site_data
     site_mod.build_site(data, tmp_path / "one", load_policy())
     monkeypatch.setattr(site_mod, "PARALLEL_MIN_PAGES", 1)
-    monkeypatch.setattr(site_mod.os, "cpu_count", lambda: 2)  # also on a one-CPU machine
+    import sources.workers as workers_mod
+
+    monkeypatch.setattr(workers_mod.os, "cpu_count", lambda: 2)  # also on a one-CPU machine
     import concurrent.futures
 
     pools = []
