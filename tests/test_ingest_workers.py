@@ -142,3 +142,27 @@ def test_many_files_the_duckdb_path_would_take_are_read_ahead_and_a_lone_one_goe
     monkeypatch.setattr(ingest, "PREPARE_MIN_FILES", 2)
     assert [r.status for r in ingest_paths(alone, [lone], feed="crime_reports")] == ["loaded"]
     assert readers(alone) == [("a_brott.csv", "duckdb")]
+
+
+def test_read_ahead_thresholds_on_each_side(tmp_path, monkeypatch):
+    """_to_prepare's three bounds, each met exactly and missed by one (sizes worked out from the files written)."""
+    d = tmp_path / "crime_reports"
+    paths = [_write(d, f"{c}.csv", [CRIME[0], CRIME[1].replace("K1", f"K{c}")]) for c in "abc"]
+    sizes = [p.stat().st_size for p in paths]
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    ensure_schema(con)
+    files = [(p, "crime_reports", False) for p in paths]
+
+    def chosen(min_files, min_bytes, max_bytes) -> list[int]:
+        monkeypatch.setattr(ingest, "PREPARE_MIN_FILES", min_files)
+        monkeypatch.setattr(ingest, "PREPARE_MIN_BYTES", min_bytes)
+        monkeypatch.setattr(ingest, "PREPARE_MAX_BYTES", max_bytes)
+        return sorted(ingest._to_prepare(con, files, "crime_reports", None, True))
+
+    big = max(sizes) + 1
+    assert chosen(3, 0, big) == [0, 1, 2]            # exactly the minimum number of files
+    assert chosen(4, 0, big) == []                   # one file short
+    assert chosen(1, sum(sizes), big) == [0, 1, 2]   # exactly the minimum bytes together
+    assert chosen(1, sum(sizes) + 1, big) == []      # one byte short
+    assert chosen(1, 0, sizes[0] + 1) == [i for i, s in enumerate(sizes) if s <= sizes[0]]  # under the size bound
+    assert chosen(1, 0, sizes[0]) == [i for i, s in enumerate(sizes) if s < sizes[0]]       # at it: not read ahead
