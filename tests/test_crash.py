@@ -124,3 +124,64 @@ def test_sigkill_in_every_phase_of_refreshes_keeps_warehouse_and_site_consistent
     finally:
         con.close()
     assert len(list((home.published.parent / ".versions").iterdir())) <= 2  # interrupted versions are cleaned up
+
+
+KILLED_WITH_A_BUSY_WORKER = r"""
+import os, signal, sys
+from sources.workers import fork_pool
+
+def busy(fd):
+    os.write(fd, str(os.getpid()).encode() + b"\n")
+    signal.pause()  # a page or a file that takes a long time: the worker is mid-item when its parent is killed
+
+r, w = os.pipe()
+with fork_pool(2) as pool:
+    pool.submit(busy, w)
+    pid = os.read(r, 64).decode().strip()
+    print(pid, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # the refresh killed mid-run (as at a fault point)
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rpartition(")")[2].split()[0] == "Z"  # dead, not yet reaped by its new parent
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_forked_workers_die_with_the_killed_refresh():
+    """A worker busy with an item when the process that forked it is SIGKILLed ends with it, instead of finishing
+    its item (page workers would go on writing into the interrupted version). The worker blocks until killed, so
+    without the parent-death signal it would live on; the wait below is for that event, with a generous bound."""
+    import time
+
+    # the worker inherits the pipe: read its pid by line and wait for the parent, not for the pipe's end
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WITH_A_BUSY_WORKER], cwd=REPO, stdout=subprocess.PIPE,
+                            text=True)
+    worker = int(proc.stdout.readline())
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == -signal.SIGKILL
+    try:
+        deadline = time.monotonic() + 60
+        while not _gone(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _gone(worker), "the worker outlived the killed process that forked it"
+    finally:
+        if not _gone(worker):
+            os.kill(worker, signal.SIGKILL)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_worker_whose_parent_is_already_gone_ends_at_once():
+    """Between the fork and the request the parent may die: the worker then has nobody to work for and ends; with
+    its parent alive it goes on."""
+    code = "import os, sys; from sources.workers import die_with_parent; print(die_with_parent({})); print('lived')"
+    alive = subprocess.run([sys.executable, "-c", code.format("os.getppid()")], cwd=REPO, capture_output=True,
+                           text=True, timeout=60)
+    assert (alive.returncode, alive.stdout.split()) == (0, ["True", "lived"])
+    gone = subprocess.run([sys.executable, "-c", code.format("os.getppid() + 1")], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    assert (gone.returncode, gone.stdout) == (1, "")
