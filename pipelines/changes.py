@@ -32,7 +32,7 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
     since it was last read; None when that cannot be told (loose files at the top of incoming/, a first run, or
     changed code or configuration): then everything runs."""
     from sources.db import scalar
-    from sources.meta import code_state
+    from sources.meta import code_state, file_key
 
     stored = code_state(con)
     try:
@@ -57,7 +57,9 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
         for p in sorted((home.incoming / feed).rglob("*")) if (home.incoming / feed).exists() else []:
             if p.is_file() and not p.name.startswith("."):
                 st = p.stat()
-                if (str(p.resolve()), st.st_size, st.st_mtime_ns) not in known:
+                resolved = p.resolve()  # named as ingest names it; an older warehouse's rows may be absolute
+                if (file_key(con, resolved), st.st_size, st.st_mtime_ns) not in known \
+                        and (str(resolved), st.st_size, st.st_mtime_ns) not in known:
                     out.append(feed)
                     break
     return sorted(out)

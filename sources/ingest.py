@@ -29,7 +29,7 @@ from sources.faults import fault_point
 from sources.privacy import _CANDIDATE, find_personnummer, mask_text, screen_frame
 from sources.readers import FileRejected, RawTable, iter_file
 from sources.db import q, run, scalar
-from sources.meta import ensure_meta, run_with_frame, transaction
+from sources.meta import ensure_meta, file_key, relocate_file_paths, run_with_frame, transaction
 from sources.revisions import record_pending_partitions, replace_earlier_rows, scope_keys
 from sources.workers import fork_pool, fork_workers
 
@@ -208,9 +208,10 @@ def _now() -> datetime:
 
 
 def _record_rejection(con, path: Path, sha: str, feed: str | None, exc: FileRejected) -> IngestResult:
-    run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
+    key = file_key(con, path)
+    run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, key])
     run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, NULL, NULL, ?, 'rejected', 0, 0, 0, 0, ?, NULL)",
-                [sha, str(path), display_name(path), feed, _now(), str(exc)])
+                [sha, key, display_name(path), feed, _now(), str(exc)])
     return IngestResult(path=str(path), sha256=sha, feed=feed, profile=None, status="rejected", message=str(exc))
 
 
@@ -218,12 +219,13 @@ def _cached_sha256(con, path: Path) -> str:
     """The file's sha256; not read again while its path, size and modification time are unchanged (a refresh
     of a folder of large, already loaded exports then costs a stat per file, not a read)."""
     st = path.stat()
+    key = file_key(con, path)
     hit = con.execute("SELECT sha256 FROM meta.file_stats WHERE path = ? AND size = ? AND mtime_ns = ?",
-                      [str(path), st.st_size, st.st_mtime_ns]).fetchall()
+                      [key, st.st_size, st.st_mtime_ns]).fetchall()
     if hit:
         return hit[0][0]
     sha = sha256_of(path)
-    run(con, "INSERT OR REPLACE INTO meta.file_stats VALUES (?, ?, ?, ?)", [str(path), st.st_size, st.st_mtime_ns, sha])
+    run(con, "INSERT OR REPLACE INTO meta.file_stats VALUES (?, ?, ?, ?)", [key, st.st_size, st.st_mtime_ns, sha])
     return sha
 
 
@@ -249,7 +251,7 @@ def ingest_file(con: duckdb.DuckDBPyConnection, path: Path, feed: str | None = N
             path, f"filen kunde inte läsas ({exc.strerror}).", "Kontrollera sökvägen och behörigheten."))
     if not retry_rejected:
         earlier = con.execute("SELECT message FROM meta.files WHERE sha256 = ? AND path = ? AND status = 'rejected'",
-                              [sha, str(path)]).fetchall()
+                              [sha, file_key(con, path)]).fetchall()
         if earlier:
             return IngestResult(path=str(path), sha256=sha, feed=feed, profile=None, status="rejected",
                                 message=f"{earlier[0][0]} (avvisad tidigare; filen har inte ändrats)")
@@ -275,12 +277,13 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, sha: str, feed: str
     prior = con.execute("SELECT path, status, feed FROM meta.files WHERE sha256 = ? AND status <> 'rejected'",
                         [sha]).fetchall()
     if prior:
-        same_path = [p for p in prior if p[0] == str(path)]
+        key = file_key(con, path)
+        same_path = [p for p in prior if p[0] == key]
         first = prior[0]
         msg = f"samma innehåll (sha256) som {mask_text(Path(first[0]).name)} är redan inläst; inget ändrades."
         if not same_path:
             run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, NULL, NULL, ?, 'already_loaded', 0, 0, 0, 0, ?, NULL)",
-                        [sha, str(path), display_name(path), first[2], _now(), msg])
+                        [sha, key, display_name(path), first[2], _now(), msg])
         return IngestResult(path=str(path), sha256=sha, feed=first[2], profile=None, status="already_loaded",
                             message=msg)
     cands = _candidates(feed, profile)
@@ -452,9 +455,10 @@ def _load_file(con, path: Path, sha: str, feed: str | None, contract: Contract, 
                 message += (" " if message else "") + f"Ersatte rader från {len(replaced)} tidigare fil(er)."
             fault_point("ingest:inserted")
             info["mapping"] = mapping
-            run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, str(path)])
+            key = file_key(con, path)
+            run(con, "DELETE FROM meta.files WHERE sha256 = ? AND path = ?", [sha, key])
             run(con, "INSERT INTO meta.files VALUES (?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?, ?, ?, ?)",
-                [sha, str(path), display_name(path), feed_name, prof.name, fmt, now, totals["read"],
+                [sha, key, display_name(path), feed_name, prof.name, fmt, now, totals["read"],
                  totals["loaded"], totals["quarantined"], totals["masked"], message,
                  json.dumps(info, ensure_ascii=False)])
     except FileRejected as exc:  # a problem found further down a large file: nothing of it stayed
@@ -613,7 +617,7 @@ def _to_prepare(con, files: list[tuple[Path, str | None, bool]], feed: str | Non
         except (FileRejected, OSError):
             continue
         if con.execute("SELECT 1 FROM meta.files WHERE sha256 = ? AND (status <> 'rejected' OR (? AND path = ?))",
-                       [sha, not retry_rejected, str(path)]).fetchall():
+                       [sha, not retry_rejected, file_key(con, path)]).fetchall():
             continue
         out[i] = (path, sha, feed or folder_feed)
         total += size
@@ -626,6 +630,7 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
                  profile: str | None = None, progress: Progress | None = None,
                  retry_rejected: bool = True) -> list[IngestResult]:
     ensure_schema(con)
+    relocate_file_paths(con)
     paths = list(paths)
     files = []
     for f, folder_feed in expand_paths(paths):

@@ -8,12 +8,18 @@
   block. Inside a long transaction use :func:`run_with_frame` instead: DuckDB keeps registered frames alive until
   the transaction ends.
 * :func:`manifest` / :func:`quarantine` — the reads a coordinator asks for (also on a read-only connection).
+* :func:`file_key` / :func:`relocate_file_paths` — how ``meta.files`` and ``meta.file_stats`` name a file: relative
+  to the warehouse's folder when it lies there (a home moved or copied elsewhere still knows its files), else
+  absolute.
 * :func:`code_state` / :func:`save_code_state` — the fingerprint of the code and configuration the last complete
   refresh was built with, and the last load it saw (``meta.code_state``, one row).
 """
 from __future__ import annotations
 
+import os
+import weakref
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Iterator
 
 import duckdb
@@ -89,6 +95,51 @@ def ensure_meta(con) -> None:
             run(con, ddl)
     if "model_state" in have and run(con, "SELECT 1 FROM meta.model_state WHERE model = ?", [_OLD_CODE_ROW]):
         run(con, "DELETE FROM meta.model_state WHERE model = ?", [_OLD_CODE_ROW])
+
+
+_FOLDERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def warehouse_folder(con) -> Path | None:
+    """The folder of the warehouse file ``con`` works on (None in memory); asked once per connection."""
+    try:
+        return _FOLDERS[con]
+    except (KeyError, TypeError):
+        pass
+    rows = run(con, "SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+    folder = Path(rows[0][0]).resolve().parent if rows and rows[0][0] else None
+    try:
+        _FOLDERS[con] = folder
+    except TypeError:  # a connection that cannot be weakly referenced: asked each time
+        pass
+    return folder
+
+
+def file_key(con, path: Path) -> str:
+    """How ``meta.files`` and ``meta.file_stats`` name the file at ``path`` (resolved): its path relative to the
+    warehouse's folder when it lies under it (``incoming/crime_reports/x.csv`` in a home), else its absolute path.
+    A home moved or copied to another folder then still recognises its files instead of recording each again as
+    a copy of itself."""
+    folder = warehouse_folder(con)
+    if folder is not None:
+        try:
+            return path.relative_to(folder).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def relocate_file_paths(con) -> None:
+    """Rows written when paths were stored absolute: those under the warehouse's folder become relative (as
+    :func:`file_key` names them). A warehouse moved before this ran keeps its old absolute paths (its files are
+    recorded once more as copies, as they were before)."""
+    folder = warehouse_folder(con)
+    if folder is None:
+        return
+    prefix = str(folder) + os.sep
+    for table in ("files", "file_stats"):
+        run(con, f"UPDATE meta.{table} SET path = substr(path, ?) WHERE starts_with(path, ?)",
+            [len(prefix) + 1, prefix])
 
 
 @contextmanager

@@ -333,3 +333,46 @@ def test_a_revision_replaces_its_whole_months_and_nothing_beside_them(tmp_path, 
     assert warehouse.execute("SELECT scope, rows_removed FROM meta.revisions ORDER BY scope").fetchall() == [
         ("0486|2024-03", 2), ("0486|2024-04", 1)]
 
+
+
+def test_a_home_moved_to_another_folder_still_knows_its_files(tmp_path, monkeypatch):
+    """Files under the warehouse's folder are named relative to it in the manifest and the hash cache; files
+    elsewhere by their absolute path. A home copied elsewhere then re-reads nothing and records nothing again;
+    a warehouse whose rows were written with absolute paths gets them relative on the next ingest."""
+    import shutil
+
+    import duckdb
+
+    import sources.ingest as ingest_mod
+
+    home = tmp_path / "hem"
+    drop = home / "incoming" / "crime_reports"
+    drop.mkdir(parents=True)
+    inside = crime_csv(drop, name="brott_jan.csv")
+    (tmp_path / "annan").mkdir()
+    outside = crime_csv(tmp_path / "annan", rows=["5000-K9-24;1;1212;2024-05-01;2024-05-01;0484;;1"], name="b.csv")
+    con = duckdb.connect(str(home / "warehouse.duckdb"))
+    assert [r.status for r in ingest_paths(con, [drop])] == ["loaded"]
+    assert [r.status for r in ingest_paths(con, [outside], feed="crime_reports")] == ["loaded"]
+    keys = lambda t: sorted(r[0] for r in con.execute(f"SELECT path FROM meta.{t}").fetchall())  # noqa: E731
+    assert keys("files") == keys("file_stats") == sorted(["incoming/crime_reports/brott_jan.csv", str(outside)])
+    # rows as an older version wrote them (absolute): made relative by the next ingest, nothing else changes
+    for table in ("files", "file_stats"):
+        con.execute(f"UPDATE meta.{table} SET path = ? WHERE path = ?", [str(inside), "incoming/crime_reports/brott_jan.csv"])
+    manifest = con.execute("SELECT sha256, status, rows_loaded FROM meta.files ORDER BY ALL").fetchall()
+    assert [r.status for r in ingest_paths(con, [drop])] == ["already_loaded"]
+    assert keys("files") == keys("file_stats") == sorted(["incoming/crime_reports/brott_jan.csv", str(outside)])
+    assert con.execute("SELECT sha256, status, rows_loaded FROM meta.files ORDER BY ALL").fetchall() == manifest
+    con.close()
+
+    moved = tmp_path / "flyttat" / "hem"
+    shutil.copytree(home, moved)  # sizes and modification times kept
+    monkeypatch.setattr(ingest_mod, "sha256_of", lambda p: pytest.fail(f"{p} read again"))
+    con = duckdb.connect(str(moved / "warehouse.duckdb"))
+    try:
+        assert [r.status for r in ingest_paths(con, [moved / "incoming" / "crime_reports"])] == ["already_loaded"]
+        assert con.execute("SELECT sha256, status, rows_loaded FROM meta.files ORDER BY ALL").fetchall() == manifest
+        assert keys("files") == sorted(["incoming/crime_reports/brott_jan.csv", str(outside)])
+        assert con.execute("SELECT count(*) FROM raw.crime_reports").fetchall()[0][0] == 4
+    finally:
+        con.close()
