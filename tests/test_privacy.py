@@ -118,10 +118,38 @@ def test_nothing_unmasked_reaches_warehouse_quarantine_or_manifest(tmp_path):
         "E2,2024-05-01 22:10,0486,0486-01,Torget,59.37,17.03,Ufo 1912-12-12-1212,,Kommunen,x\n", encoding="utf-8")
     r = ingest_file(con, path, feed="est_events")
     assert r.status == "loaded" and r.rows_quarantined == 1 and r.masked_values == 3
-    dump = []
-    for schema, table in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall():
-        dump += [str(v) for row in con.execute(f'SELECT * FROM "{schema}"."{table}"').fetchall() for v in row]
-    text = "\n".join(v for v in dump if not v.startswith(str(tmp_path)))  # the path on disk is the file's own
-    assert "1212" not in text.replace("[personnummer borttaget]", "")
+
+    def dump(c, keep_paths=False) -> str:
+        out = []
+        for schema, table in c.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall():
+            cur = c.execute(f'SELECT * FROM "{schema}"."{table}"')
+            names = [d[0] for d in cur.description]
+            for row in cur.fetchall():
+                # the warehouse's own key of the file on disk (meta.files / meta.file_stats) is the file's path
+                out += [str(v) for n, v in zip(names, row) if keep_paths or not (schema == "meta" and n == "path")]
+        return "\n".join(out)
+
+    assert "1212" not in dump(con).replace("[personnummer borttaget]", "")
+    assert con.execute("SELECT path FROM meta.files").fetchall() == [(path.name,)]  # relative to the warehouse
     assert con.execute("SELECT raw_value FROM meta.quarantine").fetchall() == [(f"Ufo {MASK}",)]
     assert con.execute("SELECT file_name FROM meta.files").fetchall() == [(f"est_{MASK}.csv",)]
+    # the snapshot published for readers holds no personnummer and no server folder, the paths included
+    from pipelines.assets.site import publish_snapshot
+
+    publish_snapshot(con, tmp_path / "published" / "warehouse.duckdb")
+    snap = duckdb.connect(str(tmp_path / "published" / "warehouse.duckdb"), read_only=True)
+    try:
+        text = dump(snap, keep_paths=True)
+        assert "1212" not in text.replace("[personnummer borttaget]", "") and str(tmp_path) not in text
+        assert snap.execute("SELECT path, file_name FROM meta.files").fetchall() == [(f"est_{MASK}.csv",) * 2]
+    finally:
+        snap.close()
+
+
+def test_a_reader_sees_a_file_in_the_home_by_its_path_there_and_any_other_by_its_name():
+    from pipelines.assets.site import reader_path
+
+    assert reader_path("incoming/est_events/v12.csv") == "incoming/est_events/v12.csv"
+    assert reader_path("incoming/Anna 19121212-1212/v12.csv") == f"incoming/Anna {MASK}/v12.csv"
+    assert reader_path("/srv/kommun/export/v12.csv") == "v12.csv"  # no server folder
+    assert reader_path("/srv/19121212-1212/est_19121212-1212.csv") == f"est_{MASK}.csv"

@@ -83,6 +83,17 @@ def site(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: Lagesb
 
 
 SNAPSHOT_SCHEMAS = ("marts", "plan", "ref", "meta")  # the results readers need; not raw, history or intermediates
+SNAPSHOT_LEFT_OUT = (("meta", "file_stats"),)  # the hash cache: file paths by size and time, nothing readers need
+
+
+def reader_path(path: str) -> str:
+    """A manifest path as the snapshot's readers see it: a file in the home by its path there, any other by its
+    name (no server folders), masked like the file name (a personnummer in a file or folder name)."""
+    import os
+
+    from sources.privacy import mask_text
+
+    return mask_text(path if not os.path.isabs(path) else os.path.basename(path))
 
 
 def publish_snapshot(con, target, run_id: str = "") -> int:
@@ -112,14 +123,21 @@ def publish_snapshot(con, target, run_id: str = "") -> int:
             for schema in SNAPSHOT_SCHEMAS:
                 run(con, f'CREATE SCHEMA IF NOT EXISTS lagesbild_snapshot."{schema}"')
             for schema, table in tables:
+                if (schema, table) in SNAPSHOT_LEFT_OUT:
+                    continue
                 run(con, f'CREATE TABLE lagesbild_snapshot."{schema}"."{table}" AS SELECT * FROM "{schema}"."{table}"')
+            if ("meta", "files") in tables:
+                for (path,) in run(con, "SELECT DISTINCT path FROM lagesbild_snapshot.meta.files"):
+                    if reader_path(path) != path:
+                        run(con, "UPDATE lagesbild_snapshot.meta.files SET path = ? WHERE path = ?",
+                            [reader_path(path), path])
             run(con, "CREATE TABLE lagesbild_snapshot.meta.publication AS "
                      "SELECT ?::VARCHAR AS run_id, now()::TIMESTAMP AS published_at", [run_id])
     finally:
         run(con, "DETACH lagesbild_snapshot")
     with open(target, "rb") as fh:
         os.fsync(fh.fileno())
-    return len(tables) + 1
+    return len([t for t in tables if t not in SNAPSHOT_LEFT_OUT]) + 1
 
 
 @dg.asset(key=["published", "snapshot"], deps=[dg.AssetKey(["published", "site"])], group_name="published",
