@@ -358,7 +358,7 @@ def compare(product: Path, floor: Path) -> list[str]:
 
 def bench_refresh(scale: float, municipalities: int, years: int, workdir: Path | None = None,
                   keep: bool = False, skip_floor: bool = False, with_tests: bool = False,
-                  skip_demo: bool = False) -> int:
+                  skip_demo: bool = False, page_runs: int = 3) -> int:
     own = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="lagesbild-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -424,7 +424,7 @@ def bench_refresh(scale: float, municipalities: int, years: int, workdir: Path |
         if pages:
             from pipelines.bench import bench_pages
 
-            bench_pages(home / "site", runs=3, only=[pages[0].name], results=drawn)
+            bench_pages(home / "site", runs=page_runs, only=[pages[0].name], results=drawn)
         figures, first, every = next(iter(drawn.values()), (0, float("nan"), float("nan")))
         demo = "not run (--no-demo)"
         if not skip_demo:

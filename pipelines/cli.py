@@ -277,7 +277,7 @@ def cmd_bench(args, home: Home) -> int:
 
         return bench_refresh(args.scale, args.municipalities, args.years, workdir=args.dir, keep=args.keep,
                              skip_floor=args.no_floor, with_tests=args.with_tests,
-                             skip_demo=args.no_demo)
+                             skip_demo=args.no_demo, page_runs=args.runs)
     if args.what == "demo":
         import tempfile
 
@@ -289,7 +289,7 @@ def cmd_bench(args, home: Home) -> int:
     if args.what == "ingest":
         return bench_ingest(args.rows)
     if args.what == "pages":
-        return bench_pages(home.site)
+        return bench_pages(home.site, runs=args.runs)
     if args.what == "poison":
         from pipelines.bench_poison import bench_poison
 
@@ -391,6 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--keep", action="store_true", help="refresh: keep the temporary work folder")
     s.add_argument("--no-floor", action="store_true", help="refresh: skip the plain DuckDB floor")
     s.add_argument("--no-demo", action="store_true", help="refresh: skip timing make demo's commands")
+    s.add_argument("--runs", type=int, default=3,
+                   help="pages and refresh: loads of each page in the browser (the median is printed)")
     s.add_argument("--with-tests", action="store_true",
                    help="refresh: also time the test suite as make test runs it (about 7 minutes on 2 cores)")
     s.set_defaults(func=cmd_bench)

@@ -223,7 +223,7 @@ def test_a_partition_runs_under_the_multiprocess_executor_one_step_per_process(h
 def test_bench_runs_at_a_reduced_scale(tmp_path):
     """The smoke test of `lagesbild bench`: full refresh, the plain DuckDB floor, an incremental refresh."""
     out = subprocess.run(CLI + ["bench", "--scale", "0.0005", "--municipalities", "6", "--years", "2", "--no-demo",
-                                "--dir", str(tmp_path / "bench")], cwd=REPO, capture_output=True, text=True,
+                                "--runs", "1", "--dir", str(tmp_path / "bench")], cwd=REPO, capture_output=True, text=True,
                          timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
