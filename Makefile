@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Compiled modules are kept in build/pycache (not beside the sources), also where the environment asks Python not to
+# write them (PYTHONDONTWRITEBYTECODE): otherwise every process of a refresh or a test run compiles the project's
+# modules again (≈ 0,25 s a process on 2 cores).
+export PYTHONPYCACHEPREFIX := $(CURDIR)/build/pycache
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test browser refresh dagster bench clean
 
