@@ -125,6 +125,17 @@ def test_every_page_loads_without_console_errors_and_draws_every_figure(publishe
                 .map(e => e.id || e.className || e.tagName)""")
             assert too_wide == [], (url, too_wide)
             assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), url
+            # every tick label lies inside its figure (automargin makes room), which is why the theme lets Plotly
+            # skip its overflow test (ticklabeloverflow "allow": a label outside would show, not be hidden)
+            outside = page.evaluate("""() => [...document.querySelectorAll('.plotly-graph-div')].flatMap(d => {
+                const box = d.getBoundingClientRect();
+                return [...d.querySelectorAll('.xtick text, .ytick text')].filter(t => {
+                    const r = t.getBoundingClientRect();
+                    return r.width && (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1
+                                       || r.bottom > box.bottom + 1);
+                }).map(t => d.id + ': ' + t.textContent);
+            })""")
+            assert outside == [], (url, outside)
             if url.startswith("lagesbild-") or url.startswith("packs/bra"):
                 assert expected >= 10, url
             page.screenshot(path=str(SHOTS / (url.replace("/", "_") + ".png")), full_page=True)
