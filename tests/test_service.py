@@ -109,18 +109,19 @@ def test_materializing_one_partition_rebuilds_that_partition_only(home):
     assert _partition_sum(home, 2025, 3) == other          # not touched
 
 
-def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_page(home):
+def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_page(home, capsys):
     site = home / "site"  # a copy of the run's refreshed home: it knows its files in the new folder
     page_before = os.stat(site / "lagesbild-0486.html").st_ino
     _tamper(home, 2025, 3)  # a partition the new file does not touch must stay as it is
     tampered = _partition_sum(home, 2025, 3)
     rows = [f"5000-K{j:03d}-26;1;9301;2026-02-0{1 + j};2026-02-01;0484;;1" for j in range(4)]
     crime_csv(home / "incoming" / "crime_reports", rows=rows, name="brott_0484_2026.csv")
-    out = subprocess.run(CLI + ["--home", str(home), "refresh"], cwd=REPO, capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "Nya eller ändrade filer i: crime_reports\n" in out.stdout  # only what crime files affect runs …
-    assert "Modell marts.crime_by_quarter: 1 partitioner" in out.stdout  # … and of that, one partition
-    assert "est_by_quarter" not in out.stdout and "Modell marts.rates_by_year" in out.stdout
+    capsys.readouterr()
+    assert run_cli("--home", str(home), "refresh") == 0  # in this process: the output as a coordinator reads it
+    out = capsys.readouterr().out
+    assert "Nya eller ändrade filer i: crime_reports\n" in out  # only what crime files affect runs …
+    assert "Modell marts.crime_by_quarter: 1 partitioner" in out  # … and of that, one partition
+    assert "est_by_quarter" not in out and "Modell marts.rates_by_year" in out
     assert _partition_sum(home, 2025, 3) == tampered
     assert _partition_sum(home, 2026, 1, "0484") == 4
     manifest = json.loads((site / "publicering.json").read_text(encoding="utf-8"))
@@ -178,15 +179,16 @@ def test_quality_checks_in_batches_give_the_same_results_and_only_new_files_are_
         con.close()
 
 
-def test_a_duplicate_across_files_fails_the_blocking_uniqueness_check_naming_the_key(home):
+def test_a_duplicate_across_files_fails_the_blocking_uniqueness_check_naming_the_key(home, capsys):
     rows = ["5000-K1-26;1;9301;2026-02-01;2026-02-01;0484;;1"]
     crime_csv(home / "incoming" / "crime_reports", rows=rows, name="a.csv")
     crime_csv(home / "incoming" / "crime_reports", rows=rows + ["5000-K2-26;1;9301;2026-03-01;2026-03-01;0484;;1"],
               name="b.csv")  # another scope (adds 2026-03) but the same report 5000-K1-26 again (2026-02 replaced)
     rows2 = ["5000-K1-26;1;9301;2026-04-01;2026-04-01;0480;;1"]  # same key, other municipality: a real duplicate
     crime_csv(home / "incoming" / "crime_reports", rows=rows2, name="c.csv")
-    out = subprocess.run(CLI + ["--home", str(home), "refresh"], cwd=REPO, capture_output=True, text=True)
-    assert out.returncode == 1 and "crime_reports_blocking" in out.stdout
+    capsys.readouterr()
+    assert run_cli("--home", str(home), "refresh") == 1
+    assert "crime_reports_blocking" in capsys.readouterr().out
     detail = _q(home, "SELECT detail, rows FROM meta.check_results WHERE feed = 'crime_reports' "
                       "AND expectation = 'expect_compound_columns_to_be_unique'")[0]
     assert "2 av" in detail[0] and "5000-K1-26 | 1" in detail[1]
@@ -372,13 +374,13 @@ def test_each_template_is_compiled_once_however_many_pages_use_it(site_data, tmp
     assert compiled.count("municipality.html") == 1 and compiled.count("base.html") == 1
 
 
-def test_a_file_loaded_outside_a_refresh_is_picked_up_by_the_next_refresh(home, tmp_path):
+def test_a_file_loaded_outside_a_refresh_is_picked_up_by_the_next_refresh(home, tmp_path, capsys):
     rows = [f"5000-K{j:03d}-26;1;9301;2026-03-0{1 + j};2026-03-01;0484;;1" for j in range(3)]
     path = crime_csv(tmp_path, rows=rows, name="brott_hand.csv")  # not in incoming/: loaded by hand
     assert run_cli("--home", str(home), "ingest", str(path)) == 0
-    out = subprocess.run(CLI + ["--home", str(home), "refresh"], cwd=REPO, capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "Nya eller ändrade filer i: crime_reports\n" in out.stdout
+    capsys.readouterr()
+    assert run_cli("--home", str(home), "refresh") == 0
+    assert "Nya eller ändrade filer i: crime_reports\n" in capsys.readouterr().out
     con = duckdb.connect(str(Home(home).snapshot), read_only=True)
     try:
         assert con.execute("SELECT sum(crimes) FROM marts.crime_by_quarter WHERE municipality_code = '0484' "
