@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from pipelines.bench import write_crime_csv
+from tests.cli_process import run_lagesbild
 from tests.conftest import SMALL, refreshed_home
 from tests.test_ingest import crime_csv
 
@@ -35,22 +36,20 @@ def test_sigkill_mid_ingest_leaves_all_or_nothing(tmp_path, point, whole):
     rows = 20_000
     big = tmp_path / "brott_stor.csv"
     write_crime_csv(big, rows)
-    cli = [sys.executable, "-m", "pipelines.cli", "--home", str(home)]
+    cli = ["--home", str(home)]  # each ingest a process of its own (tests/cli_process.py)
     other_municipality = ["5000-K1-24;1;1212;2024-03-02;2024-03-01;0484;;1", "5000-K2-24;1;0821;2024-03-05;-;0484;;2"]
     small = crime_csv(tmp_path, rows=other_municipality, name="liten.csv")  # outside the big file's revision scope
-    subprocess.run(cli + ["ingest", str(small), "--feed", "crime_reports"],
-                   check=True, cwd=REPO, capture_output=True)
+    assert run_lagesbild(cli + ["ingest", str(small), "--feed", "crime_reports"])[0] == 0
     base_rows, base_files = _state(home)
-    killed = subprocess.run(cli + ["ingest", str(big), "--feed", "crime_reports"], cwd=REPO, capture_output=True,
-                            env={**os.environ, "LAGESBILD_FAULT": point})
-    assert killed.returncode == -signal.SIGKILL  # the kill happened, at that point
+    killed, out = run_lagesbild(cli + ["ingest", str(big), "--feed", "crime_reports"], env={"LAGESBILD_FAULT": point})
+    assert killed == -signal.SIGKILL, out  # the kill happened, at that point
     n, files = _state(home)  # opening it also replays DuckDB's write-ahead log
     if whole:
         assert n == base_rows + rows and (big.name, "loaded", rows) in files
     else:
         assert n == base_rows and files == base_files
     # and the interrupted file can simply be ingested again (or is recognised as loaded)
-    subprocess.run(cli + ["ingest", str(big), "--feed", "crime_reports"], check=True, cwd=REPO, capture_output=True)
+    assert run_lagesbild(cli + ["ingest", str(big), "--feed", "crime_reports"])[0] == 0
     assert _state(home)[0] == base_rows + rows
 
 
@@ -96,7 +95,7 @@ def test_sigkill_in_every_phase_of_refreshes_keeps_warehouse_and_site_consistent
     from tests.test_ingest import crime_csv
 
     home = Home(refreshed_home(tmp_path_factory, tmp_path / "home", *SMALL))  # sampled and refreshed once
-    cli = [sys.executable, "-m", "pipelines.cli", "--home", str(home.root)]
+    cli = ["--home", str(home.root)]  # each refresh a process of its own (killed at the fault point)
     _warehouse_invariants(home.warehouse)
     _published_invariants(home)
     points = [p for p in POINTS if p != "ingest:read"] + ["ingest:read"]
@@ -105,15 +104,14 @@ def test_sigkill_in_every_phase_of_refreshes_keeps_warehouse_and_site_consistent
         rows = [f"5000-K{i}{j:03d}-26;1;9301;2026-0{i % 9 + 1}-0{1 + j};2026-0{i % 9 + 1}-01;0484;;1" for j in range(5)]
         (home.incoming / "crime_reports").mkdir(parents=True, exist_ok=True)
         crime_csv(home.incoming / "crime_reports", rows=rows, name=f"brott_ny_{i}.csv")
-        run = subprocess.run(cli + ["refresh"], cwd=REPO, capture_output=True, text=True,
-                             env={**os.environ, "LAGESBILD_FAULT": point})
-        assert run.returncode == -signal.SIGKILL, (point, run.stdout[-2000:], run.stderr[-2000:])
+        code, out = run_lagesbild(cli + ["refresh"], env={"LAGESBILD_FAULT": point})
+        assert code == -signal.SIGKILL, (point, out[-3000:])
         _warehouse_invariants(home.warehouse)
         if home.snapshot.exists():
             _published_invariants(home)
         assert not list(home.published.parent.glob(".published.*.lnk"))
-    done = subprocess.run(cli + ["refresh"], cwd=REPO, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    code, out = run_lagesbild(cli + ["refresh"])
+    assert code == 0, out
     _warehouse_invariants(home.warehouse)
     published = _published_invariants(home)
     con = duckdb.connect(str(home.warehouse), read_only=True)
