@@ -29,8 +29,9 @@ def code_fingerprint() -> str:
 
 def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
     """Feeds whose folder in incoming/ has a file that is new or changed (by path, size and modification time)
-    since it was last read; None when that cannot be told (loose files at the top of incoming/, a first run, or
-    changed code or configuration): then everything runs."""
+    since it was last read; None when that cannot be told (a file at the top of incoming/ not read yet, a first
+    run, or changed code or configuration): then everything runs. A file at the top of incoming/ that has been read
+    (``read_loose_files`` does so before a refresh) counts through the load it made, under its feed."""
     from sources.db import scalar
     from sources.meta import code_state, file_key
 
@@ -43,7 +44,14 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
         return None
     if stored is None or stored[0] != code_fingerprint():
         return None
-    if any(p.is_file() and not p.name.startswith(".") for p in home.incoming.glob("*")):
+
+    def unchanged(p: Path) -> bool:
+        st = p.stat()
+        resolved = p.resolve()  # named as ingest names it; an older warehouse's rows may be absolute
+        return (file_key(con, resolved), st.st_size, st.st_mtime_ns) in known \
+            or (str(resolved), st.st_size, st.st_mtime_ns) in known
+
+    if not all(unchanged(p) for p in home.loose_files()):
         return None
     # files loaded since the last complete refresh (by `lagesbild ingest`, or by a refresh that was interrupted)
     try:
@@ -55,13 +63,9 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
         if feed in out:
             continue
         for p in sorted((home.incoming / feed).rglob("*")) if (home.incoming / feed).exists() else []:
-            if p.is_file() and not p.name.startswith("."):
-                st = p.stat()
-                resolved = p.resolve()  # named as ingest names it; an older warehouse's rows may be absolute
-                if (file_key(con, resolved), st.st_size, st.st_mtime_ns) not in known \
-                        and (str(resolved), st.st_size, st.st_mtime_ns) not in known:
-                    out.append(feed)
-                    break
+            if p.is_file() and not p.name.startswith(".") and not unchanged(p):
+                out.append(feed)
+                break
     return sorted(out)
 
 

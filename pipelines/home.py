@@ -60,6 +60,12 @@ class Home:
         started by ``lagesbild refresh`` or from the UI (``make dagster`` / ``dagster dev`` pointed at it)."""
         return (self.root / "dagster") if self.root else PROJECT_ROOT / "build" / "dagster"
 
+    def loose_files(self) -> list[Path]:
+        """Files dropped directly in incoming/ instead of a feed's folder (hidden files left out)."""
+        if not self.incoming.is_dir():
+            return []
+        return sorted(p for p in self.incoming.iterdir() if p.is_file() and not p.name.startswith("."))
+
     def ensure(self) -> "Home":
         self.incoming.mkdir(parents=True, exist_ok=True)
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
