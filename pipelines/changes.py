@@ -31,7 +31,7 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
     """Feeds whose folder in incoming/ has a file that is new or changed (by path, size and modification time)
     since it was last read; None when that cannot be told (a file at the top of incoming/ not read yet, a first
     run, or changed code or configuration): then everything runs. A file at the top of incoming/ that has been read
-    (``read_loose_files`` does so before a refresh) counts through the load it made, under its feed."""
+    (the asset raw/incoming_loose reads it first) counts through the load it made, under its feed."""
     from sources.db import scalar
     from sources.meta import code_state, file_key
 

@@ -12,7 +12,7 @@ import os
 
 import dagster as dg
 
-from pipelines.assets import FULL_TAG, PLAN_KEY, REFERENCE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
+from pipelines.assets import FULL_TAG, LOOSE_KEY, PLAN_KEY, REFERENCE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
 from pipelines.checks import all_checks
 from pipelines.home import Home
 from pipelines.models import discover
@@ -54,7 +54,8 @@ def build_definitions(home: Home | None = None, changed_feeds: list[str] | None 
     if changed_feeds is not None:
         changed = dg.AssetSelection.assets(*[dg.AssetKey(["raw", f]) for f in changed_feeds]).downstream()
         jobs.append(dg.define_asset_job(
-            "refresh_changed", selection=dg.AssetSelection.assets(REFERENCE_KEY, PLAN_KEY, SITE_KEY, SNAPSHOT_KEY) | changed,
+            "refresh_changed", selection=dg.AssetSelection.assets(REFERENCE_KEY, PLAN_KEY, LOOSE_KEY, SITE_KEY,
+                                                                  SNAPSHOT_KEY) | changed,
             description="The refresh of what new files affect (lagesbild refresh picks it when it can tell)."))
     return dg.Definitions(
         assets=all_assets(Deployment.load(home)),

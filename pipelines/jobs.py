@@ -124,8 +124,6 @@ def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_su
     home.ensure()
     t0 = time.perf_counter()
     changed = None
-    if job_name == "refresh" and home.loose_files():
-        read_loose_files(home)
     if job_name == "refresh" and not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
         changed = changed_feeds_of(home)
     defs = build_definitions(home, changed_feeds=changed)
@@ -164,23 +162,6 @@ def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_su
     if not quiet_success:
         log.info("Klart på %.1f s. Öppna %s", time.perf_counter() - t0, home.site / "index.html")
     return 0
-
-
-def read_loose_files(home: Home) -> None:
-    """Files dropped directly in incoming/ (not in a feed's folder) are read as `lagesbild ingest` reads them: the
-    feed is recognised by the column headers; a file no feed recognises is rejected with what each profile missed
-    (the quality page lists it), and is not tried again until it changes."""
-    from sources.ingest import ingest_paths
-
-    files = home.loose_files()
-    log.info("%d fil(er) direkt i incoming/: flödet känns igen på kolumnrubrikerna.", len(files))
-    con = connect(home)
-    try:
-        results = ingest_paths(con, files, retry_rejected=False, progress=lambda line: log.info("  %s", line))
-    finally:
-        con.close()
-    if any(r.status == "rejected" for r in results):
-        log.info("  En avvisad fil läses inte igen förrän den ändrats; den syns på datakvalitetssidan.")
 
 
 def changed_feeds_of(home: Home) -> list[str] | None:

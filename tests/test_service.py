@@ -474,8 +474,9 @@ def test_the_event_log_keeps_its_connections_for_the_run_and_closes_them_with_th
 
 
 def test_a_file_dropped_directly_in_incoming_is_read_under_the_feed_its_headers_name(home, capsys):
-    """A coordinator who drops an export in incoming/ instead of its feed's folder: the refresh reads it as
-    `lagesbild ingest` would (the feed recognised by its headers) and a file no feed recognises is rejected and
+    """A coordinator who drops an export in incoming/ instead of its feed's folder: the refresh (its asset
+    raw/incoming_loose, before every feed's raw asset, so a run from the Dagster UI or sensor does the same) reads it
+    as `lagesbild ingest` would (the feed recognised by its headers), and a file no feed recognises is rejected and
     listed; the next refresh finds nothing new (the files are known: no full run, nothing read again)."""
     rows = [f"5000-L{j:03d}-26;1;9301;2026-05-0{1 + j};2026-05-01;0484;;1" for j in range(2)]
     crime_csv(home / "incoming", rows=rows, name="brott_lost.csv")  # not in incoming/crime_reports/
@@ -484,7 +485,7 @@ def test_a_file_dropped_directly_in_incoming_is_read_under_the_feed_its_headers_
     assert run_cli("--home", str(home), "refresh") == 0
     out = capsys.readouterr().out
     assert "2 fil(er) direkt i incoming/" in out and "inläst  brott_lost.csv (crime_reports" in out
-    assert "AVVISAD" in out and "Nya eller ändrade filer i: crime_reports\n" in out
+    assert "AVVISAD" in out
     assert _partition_sum(home, 2026, 2, "0484") == 2  # in the published marts' source
     assert dict(_q(home, "SELECT file_name, status FROM meta.files WHERE file_name IN ('brott_lost.csv', "
                          "'okand.csv')")) == {"brott_lost.csv": "loaded", "okand.csv": "rejected"}

@@ -24,6 +24,7 @@ progress = logging.getLogger("lagesbild")
 
 REFERENCE_KEY = dg.AssetKey(["ref", "reference"])
 PLAN_KEY = dg.AssetKey(["plan", "agreements"])
+LOOSE_KEY = dg.AssetKey(["raw", "incoming_loose"])
 SITE_KEY = dg.AssetKey(["published", "site"])
 SNAPSHOT_KEY = dg.AssetKey(["published", "snapshot"])
 
@@ -62,10 +63,34 @@ def agreements(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> dg.
     return dg.MaterializeResult(metadata={f"rows_{k}": v for k, v in counts.items()})
 
 
+@dg.asset(key=LOOSE_KEY, group_name="reference", kinds={"duckdb"},
+          description="Files dropped directly in incoming/ instead of a feed's folder, read as `lagesbild ingest` "
+                      "reads them: the feed recognised by the column headers; a file no feed recognises is rejected "
+                      "(listed on the quality page) and not tried again until it changes. Before every feed's raw "
+                      "asset.")
+def loose_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
+    files = home.resolve().loose_files()
+    if not files:
+        return dg.MaterializeResult(metadata={"files_seen": 0})
+    progress.info("%d fil(er) direkt i incoming/: flödet känns igen på kolumnrubrikerna.", len(files))
+    with duckdb.get_connection() as con:
+        ensure_schema(con)
+        results = ingest_paths(con, files, retry_rejected=False, progress=lambda line: progress.info("  %s", line))
+    rejected = [r for r in results if r.status == "rejected"]
+    for r in rejected:
+        context.log.warning(r.message)
+    return dg.MaterializeResult(metadata={
+        "files_seen": len(results),
+        "files_loaded_now": sum(r.status == "loaded" for r in results),
+        "feeds": ", ".join(sorted({r.feed for r in results if r.status == "loaded" and r.feed})) or "inga",
+        "rejections": dg.MetadataValue.md("\n".join(f"- {r.message}" for r in rejected) or "inga"),
+    })
+
+
 def build_raw_asset(feed: str) -> dg.AssetsDefinition:
     contract = load_contract(feed)
 
-    @dg.asset(key=["raw", feed], group_name=feed, kinds={"duckdb"},
+    @dg.asset(key=["raw", feed], deps=[LOOSE_KEY], group_name=feed, kinds={"duckdb"},
               description=f"{contract.title}: every file in incoming/{feed}/ loaded through its profile "
                           "(manifest, quarantine, revisions).")
     def _raw(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
@@ -126,5 +151,5 @@ def all_assets(deployment: Deployment | None = None) -> list:
     from pipelines.assets.site import site, snapshot
 
     partitions = make_partitions_def(deployment or Deployment.load())
-    return [reference, agreements, *[build_raw_asset(f) for f in all_feeds()],
+    return [reference, agreements, loose_files, *[build_raw_asset(f) for f in all_feeds()],
             *[build_model_asset(m, partitions) for m in discover()], site, snapshot]
