@@ -1,4 +1,4 @@
-"""Assets: reference -> raw (one per feed) -> staging/intermediate/marts (one per SQL file) -> published site."""
+"""Assets: reference -> raw (files dropped directly in incoming/, then one per feed) -> staging/intermediate/marts (one per SQL file) -> published site."""
 
 import logging
 import warnings
