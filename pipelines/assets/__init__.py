@@ -1,4 +1,5 @@
-"""Assets: reference -> raw (files dropped directly in incoming/, then one per feed) -> staging/intermediate/marts (one per SQL file) -> published site."""
+"""Assets: reference -> raw (files dropped directly in incoming/, then one per feed) -> staging/intermediate/marts
+(one per SQL file) -> published site."""
 
 import logging
 import warnings
