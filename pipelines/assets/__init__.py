@@ -75,17 +75,26 @@ def loose_files(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home:
         return dg.MaterializeResult(metadata={"files_seen": 0})
     progress.info("%d fil(er) direkt i incoming/: flödet känns igen på kolumnrubrikerna.", len(files))
     with duckdb.get_connection() as con:
-        ensure_schema(con)
-        results = ingest_paths(con, files, retry_rejected=False, progress=lambda line: progress.info("  %s", line))
+        results, metadata = _read(context, con, files)
+    loaded = {r.feed for r in results if r.status == "loaded" and r.feed}
+    return dg.MaterializeResult(metadata={**metadata, "feeds": ", ".join(sorted(loaded)) or "inga"})
+
+
+def _read(context: dg.AssetExecutionContext, con, paths: list, feed: str | None = None) -> tuple[list, dict]:
+    """Ingest ``paths`` as a refresh does (a file rejected before is not tried again until it changes): the results
+    and the asset's metadata; each rejection is also a warning in Dagster's log."""
+    ensure_schema(con)
+    results = ingest_paths(con, paths, feed=feed, retry_rejected=False,
+                           progress=lambda line: progress.info("  %s", line))
     rejected = [r for r in results if r.status == "rejected"]
     for r in rejected:
         context.log.warning(r.message)
-    return dg.MaterializeResult(metadata={
+    return results, {
         "files_seen": len(results),
         "files_loaded_now": sum(r.status == "loaded" for r in results),
-        "feeds": ", ".join(sorted({r.feed for r in results if r.status == "loaded" and r.feed})) or "inga",
+        "files_rejected_now": len(rejected),
         "rejections": dg.MetadataValue.md("\n".join(f"- {r.message}" for r in rejected) or "inga"),
-    })
+    }
 
 
 def build_raw_asset(feed: str) -> dg.AssetsDefinition:
@@ -97,22 +106,11 @@ def build_raw_asset(feed: str) -> dg.AssetsDefinition:
     def _raw(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
         folder = home.resolve().incoming / feed
         with duckdb.get_connection() as con:
-            ensure_schema(con)
-            results = ingest_paths(con, [folder] if folder.exists() else [], feed=feed, retry_rejected=False,
-                                   progress=lambda line: progress.info("  %s", line))
+            _, metadata = _read(context, con, [folder] if folder.exists() else [], feed=feed)
             total = scalar(con, f'SELECT count(*) FROM raw."{feed}"')
             quarantined = scalar(con, "SELECT count(*) FROM meta.quarantine WHERE feed = ?", [feed])
-        rejected = [r for r in results if r.status == "rejected"]
-        for r in rejected:
-            context.log.warning(r.message)
-        return dg.MaterializeResult(metadata={
-            "files_seen": len(results),
-            "files_loaded_now": sum(r.status == "loaded" for r in results),
-            "files_rejected_now": len(rejected),
-            "rejections": dg.MetadataValue.md("\n".join(f"- {r.message}" for r in rejected) or "inga"),
-            "rows_in_warehouse": int(total),
-            "rows_quarantined_total": int(quarantined),
-        })
+        return dg.MaterializeResult(metadata={**metadata, "rows_in_warehouse": int(total),
+                                              "rows_quarantined_total": int(quarantined)})
 
     return _raw
 
