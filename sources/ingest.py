@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from concurrent.futures import Future
-from contextlib import ExitStack
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -640,8 +640,7 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
         files.append((f, folder_feed, outside))
     workers = fork_workers(4, WORKERS_ENV)
     ahead = _to_prepare(con, files, feed, profile, retry_rejected) if workers > 1 else {}
-    with ExitStack() as stack:
-        pool = stack.enter_context(fork_pool(min(workers, len(ahead)))) if ahead else None
+    with fork_pool(min(workers, len(ahead))) if ahead else nullcontext() as pool:
         return _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers)
 
 

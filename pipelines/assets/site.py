@@ -91,9 +91,10 @@ def reader_path(path: str) -> str:
     name (no server folders), masked like the file name (a personnummer in a file or folder name)."""
     import os
 
+    from sources.ingest import display_name
     from sources.privacy import mask_text
 
-    return mask_text(path if not os.path.isabs(path) else os.path.basename(path))
+    return display_name(path) if os.path.isabs(path) else mask_text(path)
 
 
 def publish_snapshot(con, target, run_id: str = "") -> int:
