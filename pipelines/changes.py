@@ -4,6 +4,7 @@ new files affect (fewer steps), and everything when in doubt."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from pipelines.home import PROJECT_ROOT, Home
 
@@ -27,22 +28,14 @@ def code_fingerprint() -> str:
     return files_fingerprint(CODE_GLOBS)
 
 
-def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
-    """Feeds whose folder in incoming/ has a file that is new or changed (by path, size and modification time)
-    since it was last read; None when that cannot be told (a file at the top of incoming/ not read yet, a first
-    run, or changed code or configuration): then everything runs. A file at the top of incoming/ that has been read
-    (the asset raw/incoming_loose reads it first) counts through the load it made, under its feed."""
-    from sources.db import scalar
-    from sources.meta import code_state, file_key
+def _known_files(con):
+    """A test of whether a file was read as it is now (by path, size and modification time, ``meta.file_stats``);
+    None when the warehouse has no such record yet."""
+    from sources.meta import file_key
 
-    stored = code_state(con)
     try:
         known = {(r[0], r[1], r[2]) for r in con.execute("SELECT path, size, mtime_ns FROM meta.file_stats").fetchall()}
-        if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"):
-            return None
-    except Exception:  # a warehouse from before these tables, or none yet
-        return None
-    if stored is None or stored[0] != code_fingerprint():
+    except Exception:  # a warehouse from before this table, or none yet
         return None
 
     def unchanged(p: Path) -> bool:
@@ -51,6 +44,42 @@ def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
         return (file_key(con, resolved), st.st_size, st.st_mtime_ns) in known \
             or (str(resolved), st.st_size, st.st_mtime_ns) in known
 
+    return unchanged
+
+
+def incoming_files(home: Home) -> list[Path]:
+    """Every file in incoming/ a refresh may read: the feeds' folders and the top (hidden files left out)."""
+    if not home.incoming.is_dir():
+        return []
+    return sorted(p for p in home.incoming.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(home.incoming).parts))
+
+
+def unread_bytes(con, home: Home) -> int:
+    """Bytes of the files in incoming/ not read as they are now (all of them when ``con`` is None: no warehouse)."""
+    unchanged = _known_files(con) if con is not None else None
+    return sum(p.stat().st_size for p in incoming_files(home) if unchanged is None or not unchanged(p))
+
+
+def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:
+    """Feeds whose folder in incoming/ has a file that is new or changed (by path, size and modification time)
+    since it was last read; None when that cannot be told (a file at the top of incoming/ not read yet, a first
+    run, or changed code or configuration): then everything runs. A file at the top of incoming/ that has been read
+    (the asset raw/incoming_loose reads it first) counts through the load it made, under its feed."""
+    from sources.db import scalar
+    from sources.meta import code_state
+
+    stored = code_state(con)
+    unchanged = _known_files(con)
+    if unchanged is None:
+        return None
+    try:
+        if not scalar(con, "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'marts'"):
+            return None
+    except Exception:  # a warehouse from before these tables, or none yet
+        return None
+    if stored is None or stored[0] != code_fingerprint():
+        return None
     if not all(unchanged(p) for p in home.loose_files()):
         return None
     # files loaded since the last complete refresh (by `lagesbild ingest`, or by a refresh that was interrupted)

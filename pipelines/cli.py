@@ -166,7 +166,7 @@ def cmd_quarantine(args, home: Home) -> int:
 
 
 def cmd_refresh(args, home: Home) -> int:
-    from pipelines.assets import FULL_TAG
+    from pipelines.tags import FULL_TAG
 
     log.info("Uppdaterar lägesbilden (hem: %s)%s…", home.root or "projektets data/ och build/",
              ", allt byggs om" if args.full else "")
@@ -177,7 +177,7 @@ def cmd_refresh(args, home: Home) -> int:
 def cmd_backfill(args, home: Home) -> int:
     """Rebuild municipality × quarter partitions over a range: one Dagster run per municipality (a contiguous key
     range, built in one go), then one refresh for what is built on them."""
-    from pipelines.assets import PAGES_TAG
+    from pipelines.tags import PAGES_TAG
     from pipelines.partitions import Deployment, PartitionError, backfill_ranges
 
     try:

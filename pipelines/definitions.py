@@ -12,13 +12,14 @@ import os
 
 import dagster as dg
 
-from pipelines.assets import FULL_TAG, LOOSE_KEY, PLAN_KEY, REFERENCE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
+from pipelines.assets import LOOSE_KEY, PLAN_KEY, REFERENCE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
 from pipelines.checks import all_checks
 from pipelines.home import Home
 from pipelines.models import discover
 from pipelines.partitions import Deployment
 from pipelines.resources import build_resources
 from pipelines.sensors import incoming_files, quarterly_refresh
+from pipelines.tags import FULL_TAG
 
 
 EXECUTOR_ENV = "LAGESBILD_EXECUTOR"

@@ -116,16 +116,29 @@ def reuse_event_log_engines(instance) -> bool:
 
 def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_success: bool = False,
                     timings: bool = False) -> int:
+    from pipelines import ge_helper as checks_helper
+
+    home.ensure()
+    t0 = time.perf_counter()
+    changed, helper = None, False
+    if job_name == "refresh":
+        # tagged runs (--full, backfill) run all; a refresh with few new bytes gets GE ready beside it
+        changed, unread = refresh_outlook(home, changed=not tags and home.warehouse.exists())
+        helper = checks_helper.worth_starting(unread) and checks_helper.start()
+    try:
+        return _execute(home, job_name, changed, tags, quiet_success, timings, t0)
+    finally:
+        if helper:
+            checks_helper.stop()
+
+
+def _execute(home: Home, job_name: str, changed: list[str] | None, tags: dict | None, quiet_success: bool,
+             timings: bool, t0: float) -> int:
     import dagster as dg
 
     from pipelines.changes import remember_code
     from pipelines.definitions import build_definitions
 
-    home.ensure()
-    t0 = time.perf_counter()
-    changed = None
-    if job_name == "refresh" and not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
-        changed = changed_feeds_of(home)
     defs = build_definitions(home, changed_feeds=changed)
     if changed is not None:
         job_name = "refresh_changed"
@@ -165,12 +178,20 @@ def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_su
 
 
 def changed_feeds_of(home: Home) -> list[str] | None:
-    from pipelines.changes import changed_feeds
+    return refresh_outlook(home, changed=True)[0]
+
+
+def refresh_outlook(home: Home, changed: bool) -> tuple[list[str] | None, int]:
+    """Before a refresh: the feeds with new or changed files (None: run everything; only asked when ``changed``)
+    and the bytes of the files in incoming/ not read yet (``pipelines/changes.py``)."""
+    from pipelines.changes import changed_feeds, unread_bytes
     from sources.contract import all_feeds
 
+    if not home.warehouse.exists():
+        return None, unread_bytes(None, home)
     con = connect(home)
     try:
-        return changed_feeds(con, home, all_feeds())
+        return (changed_feeds(con, home, all_feeds()) if changed else None), unread_bytes(con, home)
     finally:
         con.close()
 

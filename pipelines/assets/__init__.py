@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipelines.models import Model, build_model, discover
+from pipelines.tags import FULL_TAG
 from pipelines.partitions import Deployment, keys_frame, partitions_def as make_partitions_def
 from pipelines.resources import LagesbildHome
 from sources.agreements import load_folder
@@ -115,8 +116,6 @@ def build_raw_asset(feed: str) -> dg.AssetsDefinition:
     return _raw
 
 
-FULL_TAG = "lagesbild/full"  # run tag: rebuild partitioned models and all pages (``lagesbild refresh --full``)
-PAGES_TAG = "lagesbild/pages"  # run tag: comma-separated municipalities whose pages must be rebuilt (backfills)
 
 
 def build_model_asset(model: Model, partitions: dg.PartitionsDefinition | None = None) -> dg.AssetsDefinition:

@@ -59,7 +59,7 @@ def pages_to_rebuild(con, site_dir, full: bool) -> tuple[set[str] | None, int, s
           description="Static dashboard site (index, one lägesbild page per municipality, data quality), built into a "
                       "new version folder; published together with the snapshot.")
 def site(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: LagesbildHome) -> dg.MaterializeResult:
-    from pipelines.assets import FULL_TAG, PAGES_TAG
+    from pipelines.tags import FULL_TAG, PAGES_TAG
     from pipelines.publication import prepare
 
     version = prepare(home.resolve(), context.run_id)

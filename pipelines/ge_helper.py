@@ -1,0 +1,129 @@
+"""Great Expectations made ready beside a small refresh: a helper process that imports GE while the run reads files
+and builds models, then validates the new rows' batches handed to it.
+
+Importing GE costs more than a second (most of it pydantic building GE's expectation classes) and a refresh with
+new rows pays it before its first check; the rest of a refresh runs on one core. ``start`` starts one process (a
+fresh interpreter, so nothing of the run's DuckDB connections or threads is inherited) that imports GE and builds
+its context while the run goes on; ``call`` hands it a batch and waits for the outcomes. Only small inputs use it:
+a batch is copied to the helper (pickled through a pipe), so a refresh whose new files are larger than
+``START_MAX_BYTES`` does not start it (the import is then a small share of the run and the copy would add to its
+peak memory), and a batch of more than ``MAX_ROWS`` rows is validated in the run's own process.
+
+The helper changes where the validation runs, not what it finds: the same function validates the same frame with
+the same date (``tests/test_ge_helper.py``). Anything that goes wrong with the helper (it failed to start,
+died, or raised) makes ``call`` return None and the caller validates in its own process, which then reports any
+real error itself. The helper dies with the refresh (Linux's parent-death signal) and is stopped when the run ends.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+
+from pipelines.home import PROJECT_ROOT
+
+START_MAX_BYTES = 64 * 1024 * 1024  # new input files together, above which no helper is started
+MAX_ROWS = 200_000                  # rows of one batch, above which it is validated in the run's own process
+
+_helper = None  # [process, connection, asked anything yet] while one runs
+
+
+def _serve(fd: int, parent: int) -> None:  # pragma: no cover - runs in the helper process
+    from multiprocessing.connection import Connection
+
+    from sources.workers import die_with_parent
+
+    die_with_parent(parent)
+    conn = Connection(fd)
+    from pipelines.checks import suites
+
+    suites.great_expectations()
+    suites._context()
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            break
+        if msg is None:
+            break
+        fn, args = msg
+        try:
+            conn.send(("ok", fn(*args)))
+        except BaseException as exc:  # noqa: BLE001 - the caller validates again in its own process
+            conn.send(("error", repr(exc)))
+    conn.close()
+    os._exit(0)  # nothing to clean up or flush: skip tearing down GE's modules (≈ 0,5 s)
+
+
+def worth_starting(unread_bytes: int) -> bool:
+    """A refresh that will read new files of at most ``START_MAX_BYTES`` together starts a helper, unless its
+    process has imported GE already (a test run, a second run in the same process): it validates itself then."""
+    return "great_expectations" not in sys.modules and 0 < unread_bytes <= START_MAX_BYTES
+
+
+def start() -> bool:
+    """Start the helper (once per process; False when one runs already or it cannot be started)."""
+    global _helper
+    if _helper is not None:
+        return False
+    ours, theirs = socket.socketpair()
+    code = f"from pipelines.ge_helper import _serve; _serve({theirs.fileno()}, {os.getpid()})"
+    quiet = subprocess.DEVNULL if not os.environ.get("LAGESBILD_DEBUG") else None
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                stdout=quiet, stderr=quiet, cwd=str(PROJECT_ROOT))
+    except OSError:
+        ours.close()
+        return False
+    finally:
+        theirs.close()
+    _helper = [proc, Connection(ours.detach()), False]
+    return True
+
+
+def running() -> bool:
+    return _helper is not None and _helper[0].poll() is None
+
+
+def call(fn, *args):
+    """``fn(*args)`` in the helper; None when there is no helper or it could not give an answer."""
+    global _helper
+    if _helper is None:
+        return None
+    proc, conn, _ = _helper
+    _helper[2] = True
+    try:
+        conn.send((fn, args))
+        while not conn.poll(0.2):
+            if proc.poll() is not None:
+                raise EOFError("the helper ended")
+        status, value = conn.recv()
+    except (EOFError, OSError, TypeError, AttributeError, ValueError):  # gone, or something that does not pickle
+        stop()
+        return None
+    return value if status == "ok" else None
+
+
+def stop() -> None:
+    """End the helper: told to, and killed if it was never asked anything (it may still be importing GE) or does
+    not end at once."""
+    global _helper
+    if _helper is None:
+        return
+    proc, conn, asked = _helper
+    _helper = None
+    if not asked:
+        proc.kill()
+    try:
+        conn.send(None)
+    except (OSError, ValueError):
+        pass
+    conn.close()
+    try:
+        proc.wait(timeout=0.2)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
