@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat as stat_module
 from concurrent.futures import Future
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
@@ -638,14 +639,61 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
         # a link in a drop folder that points elsewhere (e.g. /etc/…) is never followed
         outside = root is not None and f.is_symlink() and not _under(f.resolve(), root.resolve())
         files.append((f, folder_feed, outside))
+    unchanged = _unchanged(con, files)
     workers = fork_workers(4, WORKERS_ENV)
-    ahead = _to_prepare(con, files, feed, profile, retry_rejected) if workers > 1 else {}
+    todo = [(f, ff, outside) if i not in unchanged else (f, ff, True) for i, (f, ff, outside) in enumerate(files)]
+    ahead = _to_prepare(con, todo, feed, profile, retry_rejected) if workers > 1 else {}
     with fork_pool(min(workers, len(ahead))) if ahead else nullcontext() as pool:
-        return _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers)
+        return _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers,
+                                unchanged)
 
 
-def _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers) -> list[IngestResult]:
-    """Each file in order in the main process; the files in ``ahead`` read ahead by ``pool`` (see ingest_paths)."""
+def _unchanged(con, files: list[tuple[Path, str | None, bool]]) -> dict[int, IngestResult]:
+    """Files loaded before at the same path whose size and modification time are those recorded with their hash:
+    their verdict ("already loaded", nothing written) from two queries instead of four per file. A refresh of a
+    feed with one new file reads the feed's whole folder (a national crime folder: 100 files, 0,33 s this way →
+    a few hundredths); what ``ingest_file`` would answer for them is exactly this (tests/test_ingest.py)."""
+    stats = {r[0]: (r[1], r[2], r[3]) for r in con.execute(
+        "SELECT path, size, mtime_ns, sha256 FROM meta.file_stats").fetchall()}
+    if not stats:
+        return {}
+    first: dict[str, tuple[str, str]] = {}  # sha -> (path, feed) of its first manifest row, as _ingest_file takes it
+    at: set[tuple[str, str]] = set()
+    rejected: set[tuple[str, str]] = set()  # a rejection at the same path is answered by ingest_file itself
+    for sha, path, feed_, status in con.execute("SELECT sha256, path, feed, status FROM meta.files").fetchall():
+        if status == "rejected":
+            rejected.add((sha, path))
+            continue
+        first.setdefault(sha, (path, feed_))
+        at.add((sha, path))
+    at -= rejected
+    out = {}
+    for i, (f, _, outside) in enumerate(files):
+        if outside:
+            continue
+        try:
+            st = f.stat()
+            path = f.resolve()
+        except OSError:
+            continue
+        if not stat_module.S_ISREG(st.st_mode):
+            continue
+        key = file_key(con, path)
+        known = stats.get(key)
+        if known is None or known[:2] != (st.st_size, st.st_mtime_ns) or (known[2], key) not in at:
+            continue
+        sha = known[2]
+        name, feed_ = first[sha]
+        msg = f"samma innehåll (sha256) som {mask_text(Path(name).name)} är redan inläst; inget ändrades."
+        out[i] = IngestResult(path=str(path), sha256=sha, feed=feed_, profile=None, status="already_loaded",
+                              message=msg)
+    return out
+
+
+def _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers,
+                     unchanged: dict[int, IngestResult]) -> list[IngestResult]:
+    """Each file in order in the main process; the files in ``ahead`` read ahead by ``pool``, those in
+    ``unchanged`` answered from it (see ingest_paths)."""
     futures: dict[int, Future] = {}
     queue = sorted(ahead)
 
@@ -661,7 +709,9 @@ def _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead,
     for i, (f, folder_feed, outside) in enumerate(files):
         if pool is not None:
             submit_up_to(i)
-        if outside:
+        if i in unchanged:
+            r = unchanged[i]
+        elif outside:
             r = _reject(con, f, _path_key(f), feed or folder_feed, FileRejected(
                 f, "filen är en länk som pekar utanför mappen och läses inte.", "Lägg själva filen i mappen."))
         else:

@@ -376,3 +376,46 @@ def test_a_home_moved_to_another_folder_still_knows_its_files(tmp_path, monkeypa
         assert con.execute("SELECT count(*) FROM raw.crime_reports").fetchall()[0][0] == 4
     finally:
         con.close()
+
+
+def test_files_loaded_as_they_are_get_the_verdict_ingest_file_gives_them(tmp_path, monkeypatch):
+    """``ingest_paths`` answers a file loaded before at the same path, with the size and modification time its hash
+    was recorded with, from the manifest without asking ``ingest_file`` (two queries, not four per file): the same
+    verdicts and the same manifest as asking ``ingest_file`` for every file."""
+    import os
+    import shutil
+
+    import duckdb
+
+    import sources.ingest as ingest_mod
+
+    drop = tmp_path / "hem" / "incoming" / "crime_reports"
+    a = crime_csv(drop, name="a.csv")
+    b = drop / "b.csv"
+    b.write_bytes(a.read_bytes())  # a copy: recorded as already loaded at its own path
+    c = write(drop / "c.csv", "Kolumn;Annan\n1;2\n")  # rejected: no profile knows the header
+    d = crime_csv(drop, rows=["5000-K9-24;1;1212;2024-05-01;2024-05-01;0484;;1"], name="d.csv")
+    con = duckdb.connect(str(tmp_path / "hem" / "warehouse.duckdb"))
+    assert [r.status for r in ingest_paths(con, [drop])] == ["loaded", "already_loaded", "rejected", "loaded"]
+    con.close()
+    st = d.stat()
+    os.utime(d, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # touched: the same bytes, a new time
+    shutil.copy(tmp_path / "hem" / "warehouse.duckdb", tmp_path / "hem" / "slow.duckdb")  # same folder: same keys
+
+    asked = []
+    real = ingest_mod.ingest_file
+    monkeypatch.setattr(ingest_mod, "ingest_file", lambda con, f, **kw: asked.append(Path(f).name) or real(con, f, **kw))
+    con = duckdb.connect(str(tmp_path / "hem" / "warehouse.duckdb"))
+    fast = ingest_paths(con, [drop], feed="crime_reports", retry_rejected=False)
+    assert asked == ["c.csv", "d.csv"]  # a and b answered from the manifest; the rejected and the touched file asked
+    slow_con = duckdb.connect(str(tmp_path / "hem" / "slow.duckdb"))
+    slow = [real(slow_con, f, feed="crime_reports", retry_rejected=False) for f in (a, b, c, d)]
+    for x, y in zip(fast, slow):
+        assert x.to_dict() == y.to_dict(), (x.message, y.message)
+    assert [r.status for r in fast] == ["already_loaded", "already_loaded", "rejected", "already_loaded"]
+    assert "som a.csv är redan inläst" in fast[1].message
+    for table in ("files", "file_stats"):
+        assert con.execute(f"SELECT * FROM meta.{table} ORDER BY ALL").fetchall() == \
+            slow_con.execute(f"SELECT * FROM meta.{table} ORDER BY ALL").fetchall()
+    con.close()
+    slow_con.close()
