@@ -153,3 +153,68 @@ def test_row_level_checks_read_the_named_columns_and_each_result_is_its_own_expe
                               "AND severity = 'warn'").fetchall())
     assert stored["nonexistent"] == "kunde inte kontrolleras: kolumnen nonexistent finns inte i tabellen"
     assert stored["area_code"] == ("ok" if ok else f"{nulls} av 4 värden avviker; t.ex. " + ", ".join(["saknas"] * nulls))
+
+
+def _reference_plausible_volume(frame: pd.DataFrame, spec: dict):
+    """The check as first written (one group at a time): the oracle for the vectorised one."""
+    from datetime import date
+
+    from pipelines.checks.suites import Outcome
+
+    column, group_by = spec["column"], spec.get("group_by")
+    window, factor = int(spec.get("window", 12)), float(spec.get("max_factor", 3))
+    outcome = Outcome(expectation=spec["type"], column=column, severity=spec.get("severity", "warn"), success=True)
+    if frame.empty or column not in frame.columns:
+        return outcome
+    data = frame[[c for c in (column, group_by, spec.get("count_column")) if c]].dropna(subset=[column]).copy()
+    data["_month"] = pd.to_datetime(data[column]).dt.to_period("M")
+    data["_n"] = data[spec["count_column"]].astype(float) if spec.get("count_column") else 1.0
+    groups = data.groupby(group_by) if group_by else [("alla", data)]
+    current = pd.Timestamp(date.today()).to_period("M")
+    for key, part in groups:
+        monthly = part.groupby("_month")["_n"].sum()
+        months = pd.period_range(monthly.index.min(), monthly.index.max(), freq="M")
+        monthly = monthly.reindex(months, fill_value=0.0)
+        monthly = monthly[monthly.index < current]
+        if len(monthly) < window + 1:
+            continue
+        last, before = monthly.iloc[-1], monthly.iloc[-window - 1:-1]
+        median = float(before.median())
+        outcome.element_count += 1
+        if median > 0 and (last > factor * median or last < median / factor):
+            outcome.success = False
+            outcome.unexpected_count += 1
+            outcome.rows.append(f"{key}: {monthly.index[-1]} = {last:.0f} mot median {median:.0f} "
+                                f"för de {window} månaderna före")
+            outcome.examples.append(f"{key} {monthly.index[-1]}")
+    return outcome
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_plausible_volume_judges_every_group_as_one_group_at_a_time_would(seed):
+    """Random tables (groups with gaps, few months, months after today, empty keys, missing counts, a doubled or
+    halved last month) give the same outcome as the group-by-group oracle."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    today = pd.Timestamp.today().to_period("M")
+    rows = []
+    for g in range(int(rng.integers(1, 25))):
+        key = None if g == 3 else f"{g:04d}"
+        start = today - int(rng.integers(0, 40))
+        for k in range(int(rng.integers(1, 40))):
+            month = start + k
+            if rng.random() < 0.15:
+                continue  # a month without rows
+            base = float(rng.integers(0, 60))
+            if k > 20 and rng.random() < 0.2:
+                base *= float(rng.choice([0.1, 0.3, 2.4, 2.6, 4.0]))
+            for _ in range(int(rng.integers(1, 3))):
+                rows.append({"d": month.to_timestamp() + pd.Timedelta(days=int(rng.integers(0, 28))), "m": key,
+                             "n": None if rng.random() < 0.05 else base})
+    frame = pd.DataFrame(rows)
+    for spec in ({"type": "lagesbild_expect_plausible_volume", "column": "d", "count_column": "n", "group_by": "m",
+                  "window": 12, "max_factor": 2.5},
+                 {"type": "lagesbild_expect_plausible_volume", "column": "d", "group_by": "m", "window": 6},
+                 {"type": "lagesbild_expect_plausible_volume", "column": "d", "count_column": "n", "window": 12}):
+        assert plausible_volume(frame, spec) == _reference_plausible_volume(frame, spec)
