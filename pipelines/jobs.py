@@ -122,9 +122,10 @@ def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_su
     t0 = time.perf_counter()
     changed, helper = None, False
     if job_name == "refresh":
-        # tagged runs (--full, backfill) run all; a refresh with few new bytes gets GE ready beside it
-        changed, unread = refresh_outlook(home, changed=not tags and home.warehouse.exists())
-        helper = checks_helper.worth_starting(unread) and checks_helper.start()
+        # a refresh with few new bytes gets GE ready beside it, started before anything heavy is imported here
+        helper = checks_helper.worth_starting(unread_bytes_of(home)) and checks_helper.start()
+        if not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
+            changed = changed_feeds_of(home)
     try:
         return _execute(home, job_name, changed, tags, quiet_success, timings, t0)
     finally:
@@ -178,20 +179,27 @@ def _execute(home: Home, job_name: str, changed: list[str] | None, tags: dict | 
 
 
 def changed_feeds_of(home: Home) -> list[str] | None:
-    return refresh_outlook(home, changed=True)[0]
-
-
-def refresh_outlook(home: Home, changed: bool) -> tuple[list[str] | None, int]:
-    """Before a refresh: the feeds with new or changed files (None: run everything; only asked when ``changed``)
-    and the bytes of the files in incoming/ not read yet (``pipelines/changes.py``)."""
-    from pipelines.changes import changed_feeds, unread_bytes
+    """Feeds with new or changed files since the last complete refresh (None: run everything;
+    ``pipelines/changes.py``)."""
+    from pipelines.changes import changed_feeds
     from sources.contract import all_feeds
 
-    if not home.warehouse.exists():
-        return None, unread_bytes(None, home)
     con = connect(home)
     try:
-        return (changed_feeds(con, home, all_feeds()) if changed else None), unread_bytes(con, home)
+        return changed_feeds(con, home, all_feeds())
+    finally:
+        con.close()
+
+
+def unread_bytes_of(home: Home) -> int:
+    """Bytes of the files in incoming/ not read yet (every file when there is no warehouse yet)."""
+    from pipelines.changes import unread_bytes
+
+    if not home.warehouse.exists():
+        return unread_bytes(None, home)
+    con = connect(home)
+    try:
+        return unread_bytes(con, home)
     finally:
         con.close()
 
