@@ -12,7 +12,7 @@ import os
 
 import dagster as dg
 
-from pipelines.assets import LOOSE_KEY, PLAN_KEY, REFERENCE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
+from pipelines.assets import LOOSE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
 from pipelines.checks import all_checks
 from pipelines.home import Home
 from pipelines.models import discover
@@ -38,7 +38,10 @@ def executor() -> dg.ExecutorDefinition:
 
 def build_definitions(home: Home | None = None, changed_feeds: list[str] | None = None) -> dg.Definitions:
     """``changed_feeds``: also define ``refresh_changed``, the refresh of only what files of these feeds affect
-    (reference data, agreements, their raw assets and everything downstream, the site and the snapshot)."""
+    (files dropped at the top of incoming/, their raw assets and everything downstream, the site and the snapshot).
+    Reference data and agreements are left out: they are project files, and ``changed_feeds`` is only given when
+    none of them changed since the last complete refresh (``pipelines/changes.py``), so reloading them would
+    write the same tables again."""
     home = home or Home.resolve()
     refresh = dg.define_asset_job(
         "refresh", selection=dg.AssetSelection.all(),
@@ -55,8 +58,7 @@ def build_definitions(home: Home | None = None, changed_feeds: list[str] | None 
     if changed_feeds is not None:
         changed = dg.AssetSelection.assets(*[dg.AssetKey(["raw", f]) for f in changed_feeds]).downstream()
         jobs.append(dg.define_asset_job(
-            "refresh_changed", selection=dg.AssetSelection.assets(REFERENCE_KEY, PLAN_KEY, LOOSE_KEY, SITE_KEY,
-                                                                  SNAPSHOT_KEY) | changed,
+            "refresh_changed", selection=dg.AssetSelection.assets(LOOSE_KEY, SITE_KEY, SNAPSHOT_KEY) | changed,
             description="The refresh of what new files affect (lagesbild refresh picks it when it can tell)."))
     return dg.Definitions(
         assets=all_assets(Deployment.load(home)),

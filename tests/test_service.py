@@ -122,6 +122,7 @@ def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_pa
     assert "Nya eller ändrade filer i: crime_reports\n" in out  # only what crime files affect runs …
     assert "Modell marts.crime_by_quarter: 1 partitioner" in out  # … and of that, one partition
     assert "est_by_quarter" not in out and "Modell marts.rates_by_year" in out
+    assert "Referensdata:" not in out and "Överenskommelser:" not in out  # project files, unchanged: not reloaded
     assert _partition_sum(home, 2025, 3) == tampered
     assert _partition_sum(home, 2026, 1, "0484") == 4
     manifest = json.loads((site / "publicering.json").read_text(encoding="utf-8"))
@@ -130,6 +131,7 @@ def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_pa
     assert (site / "lagesbild-0484.html").exists()
     # `refresh --full` rebuilds everything from raw, which also repairs the tampered partition
     assert run_cli("--home", str(home), "refresh", "--full") == 0
+    assert "Referensdata:" in capsys.readouterr().out
     assert _partition_sum(home, 2025, 3) == tampered - 1000 * len(
         _q(home, "SELECT 1 FROM marts.crime_by_quarter WHERE municipality_code = '0486' AND year = 2025 AND quarter = 3"))
 
