@@ -47,18 +47,14 @@ def _known_files(con):
     return unchanged
 
 
-def incoming_files(home: Home) -> list[Path]:
-    """Every file in incoming/ a refresh may read: the feeds' folders and the top (hidden files left out)."""
-    if not home.incoming.is_dir():
-        return []
-    return sorted(p for p in home.incoming.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(home.incoming).parts))
-
-
 def unread_bytes(con, home: Home) -> int:
-    """Bytes of the files in incoming/ not read as they are now (all of them when ``con`` is None: no warehouse)."""
+    """Bytes of the files in incoming/ (its feeds' folders and its top; hidden files left out, as ingest leaves them)
+    not read as they are now: all of them when ``con`` is None (no warehouse yet)."""
+    if not home.incoming.is_dir():
+        return 0
     unchanged = _known_files(con) if con is not None else None
-    return sum(p.stat().st_size for p in incoming_files(home) if unchanged is None or not unchanged(p))
+    files = (p for p in home.incoming.rglob("*") if p.is_file() and not p.name.startswith("."))
+    return sum(p.stat().st_size for p in files if unchanged is None or not unchanged(p))
 
 
 def changed_feeds(con, home: Home, feeds: list[str]) -> list[str] | None:

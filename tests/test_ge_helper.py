@@ -200,3 +200,8 @@ def test_a_refresh_with_a_new_file_validates_it_beside_the_run_with_the_same_res
                         for t in ("check_results", "check_batches")])
         con.close()
     assert results[0] == results[1] and len(results[0][0]) > 10 and len(results[0][1]) > 10
+
+
+def test_something_that_does_not_pickle_gives_no_answer_and_ends_the_helper(helper):
+    assert ge_helper.call(lambda: 1) is None  # a local function cannot be sent
+    assert not ge_helper.running()
