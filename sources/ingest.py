@@ -629,7 +629,9 @@ def _to_prepare(con, files: list[tuple[Path, str | None, bool]], feed: str | Non
 
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: str | None = None,
                  profile: str | None = None, progress: Progress | None = None,
-                 retry_rejected: bool = True) -> list[IngestResult]:
+                 retry_rejected: bool = True, quiet_unchanged: bool = False) -> list[IngestResult]:
+    """Load files and folders, each file with its own verdict (``ingest_file``). ``progress`` gets a line per file;
+    with ``quiet_unchanged`` (a refresh) the files loaded before as they are now get one line together instead."""
     ensure_schema(con)
     relocate_file_paths(con)
     paths = list(paths)
@@ -644,8 +646,11 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: Iterable[Path], feed: st
     todo = [(f, ff, outside) if i not in unchanged else (f, ff, True) for i, (f, ff, outside) in enumerate(files)]
     ahead = _to_prepare(con, todo, feed, profile, retry_rejected) if workers > 1 else {}
     with fork_pool(min(workers, len(ahead))) if ahead else nullcontext() as pool:
-        return _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers,
-                                unchanged)
+        results = _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers,
+                                   unchanged, quiet_unchanged)
+    if progress and quiet_unchanged and unchanged:
+        progress(f"{len(unchanged)} av {len(files)} filer oförändrade sedan de lästes in; inget ändrades.")
+    return results
 
 
 def _unchanged(con, files: list[tuple[Path, str | None, bool]]) -> dict[int, IngestResult]:
@@ -691,7 +696,7 @@ def _unchanged(con, files: list[tuple[Path, str | None, bool]]) -> dict[int, Ing
 
 
 def _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead, pool, workers,
-                     unchanged: dict[int, IngestResult]) -> list[IngestResult]:
+                     unchanged: dict[int, IngestResult], quiet_unchanged: bool = False) -> list[IngestResult]:
     """Each file in order in the main process; the files in ``ahead`` read ahead by ``pool``, those in
     ``unchanged`` answered from it (see ingest_paths)."""
     futures: dict[int, Future] = {}
@@ -718,6 +723,6 @@ def _ingest_in_order(con, files, feed, profile, progress, retry_rejected, ahead,
             r = ingest_file(con, f, feed=feed or folder_feed, profile=profile, retry_rejected=retry_rejected,
                             prepared=futures.pop(i, None))
         results.append(r)
-        if progress:
+        if progress and not (quiet_unchanged and i in unchanged):
             progress(f"[{i + 1}/{len(files)}] {r.summary()}")
     return results

@@ -406,7 +406,12 @@ def test_files_loaded_as_they_are_get_the_verdict_ingest_file_gives_them(tmp_pat
     real = ingest_mod.ingest_file
     monkeypatch.setattr(ingest_mod, "ingest_file", lambda con, f, **kw: asked.append(Path(f).name) or real(con, f, **kw))
     con = duckdb.connect(str(tmp_path / "hem" / "warehouse.duckdb"))
-    fast = ingest_paths(con, [drop], feed="crime_reports", retry_rejected=False)
+    lines: list[str] = []
+    fast = ingest_paths(con, [drop], feed="crime_reports", retry_rejected=False, quiet_unchanged=True,
+                        progress=lines.append)
+    # a refresh's output: the rejected and the touched file each have their line, a and b one line together
+    assert [ln.split("  ")[0] for ln in lines] == ["[3/4] AVVISAD", "[4/4] oförändrad",
+                                                   "2 av 4 filer oförändrade sedan de lästes in; inget ändrades."]
     assert asked == ["c.csv", "d.csv"]  # a and b answered from the manifest; the rejected and the touched file asked
     slow_con = duckdb.connect(str(tmp_path / "hem" / "slow.duckdb"))
     slow = [real(slow_con, f, feed="crime_reports", retry_rejected=False) for f in (a, b, c, d)]

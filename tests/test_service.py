@@ -115,10 +115,14 @@ def test_a_new_quarter_file_rebuilds_only_its_partitions_and_its_municipality_pa
     _tamper(home, 2025, 3)  # a partition the new file does not touch must stay as it is
     tampered = _partition_sum(home, 2025, 3)
     rows = [f"5000-K{j:03d}-26;1;9301;2026-02-0{1 + j};2026-02-01;0484;;1" for j in range(4)]
+    before = len([p for p in (home / "incoming" / "crime_reports").iterdir() if not p.name.startswith(".")])
     crime_csv(home / "incoming" / "crime_reports", rows=rows, name="brott_0484_2026.csv")
     capsys.readouterr()
     assert run_cli("--home", str(home), "refresh") == 0  # in this process: the output as a coordinator reads it
     out = capsys.readouterr().out
+    # the new file has its line; the files read before are one line together, not one each
+    assert f"[1/{before + 1}] inläst  brott_0484_2026.csv" in out and "oförändrad  " not in out
+    assert f"{before} av {before + 1} filer oförändrade sedan de lästes in" in out
     assert "Nya eller ändrade filer i: crime_reports\n" in out  # only what crime files affect runs …
     assert "Modell marts.crime_by_quarter: 1 partitioner" in out  # … and of that, one partition
     assert "est_by_quarter" not in out and "Modell marts.rates_by_year" in out

@@ -85,7 +85,7 @@ def _read(context: dg.AssetExecutionContext, con, paths: list, feed: str | None 
     """Ingest ``paths`` as a refresh does (a file rejected before is not tried again until it changes): the results
     and the asset's metadata; each rejection is also a warning in Dagster's log."""
     ensure_schema(con)
-    results = ingest_paths(con, paths, feed=feed, retry_rejected=False,
+    results = ingest_paths(con, paths, feed=feed, retry_rejected=False, quiet_unchanged=True,
                            progress=lambda line: progress.info("  %s", line))
     rejected = [r for r in results if r.status == "rejected"]
     for r in rejected:
