@@ -5,7 +5,7 @@ Importing GE costs more than a second (most of it pydantic building GE's expecta
 new rows pays it before its first check; the rest of a refresh runs on one core. ``start`` starts one process (a
 fresh interpreter, so nothing of the run's DuckDB connections or threads is inherited) that imports GE and builds
 its context while the run goes on; ``call`` hands it a batch and waits for the outcomes. Only small inputs use it:
-a batch is copied to the helper (pickled through a pipe), so a refresh whose new files are larger than
+a batch is copied to the helper (pickled through a socket), so a refresh whose new files are larger than
 ``START_MAX_BYTES`` does not start it (the import is then a small share of the run and the copy would add to its
 peak memory), and a batch of more than ``MAX_ROWS`` rows is validated in the run's own process.
 
@@ -17,10 +17,12 @@ real error itself. The helper dies with the refresh (Linux's parent-death signal
 from __future__ import annotations
 
 import os
+import pickle
+import select
 import socket
+import struct
 import subprocess
 import sys
-from multiprocessing.connection import Connection
 
 from pipelines.home import PROJECT_ROOT
 
@@ -30,30 +32,54 @@ MAX_ROWS = 200_000                  # rows of one batch, above which it is valid
 _helper = None  # [process, connection, asked anything yet] while one runs
 
 
-def _serve(fd: int, parent: int) -> None:  # pragma: no cover - runs in the helper process
-    from multiprocessing.connection import Connection
+def _send(sock: socket.socket, obj) -> None:
+    """One message: its pickled length, then the pickle. ``MSG_NOSIGNAL``: a peer that is gone is an error here,
+    not a SIGPIPE (the CLI restores SIGPIPE's default, which would end the refresh)."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    sock.sendall(struct.pack("!Q", len(data)) + data, socket.MSG_NOSIGNAL)
 
+
+def _recv(sock: socket.socket):
+    def exactly(n: int) -> bytes:
+        parts, left = [], n
+        while left:
+            chunk = sock.recv(min(left, 1 << 20))
+            if not chunk:
+                raise EOFError("the other side ended")
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
+
+    (n,) = struct.unpack("!Q", exactly(8))
+    return pickle.loads(exactly(n))
+
+
+def _serve(fd: int, parent: int) -> None:  # pragma: no cover - runs in the helper process
     from sources.workers import die_with_parent
 
     die_with_parent(parent)
-    conn = Connection(fd)
+    sock = socket.socket(fileno=fd)
     from pipelines.checks import suites
 
     suites.great_expectations()
     suites._context()
     while True:
         try:
-            msg = conn.recv()
+            msg = _recv(sock)
         except (EOFError, OSError):
             break
         if msg is None:
             break
         fn, args = msg
         try:
-            conn.send(("ok", fn(*args)))
+            answer = ("ok", fn(*args))
         except BaseException as exc:  # noqa: BLE001 - the caller validates again in its own process
-            conn.send(("error", repr(exc)))
-    conn.close()
+            answer = ("error", repr(exc))
+        try:
+            _send(sock, answer)
+        except Exception:  # noqa: BLE001 - the run is gone, or the answer does not pickle: the run validates
+            break
+    sock.close()
     os._exit(0)  # nothing to clean up or flush: skip tearing down GE's modules (≈ 0,5 s)
 
 
@@ -79,7 +105,7 @@ def start() -> bool:
         return False
     finally:
         theirs.close()
-    _helper = [proc, Connection(ours.detach()), False]
+    _helper = [proc, ours, False]
     return True
 
 
@@ -89,17 +115,16 @@ def running() -> bool:
 
 def call(fn, *args):
     """``fn(*args)`` in the helper; None when there is no helper or it could not give an answer."""
-    global _helper
     if _helper is None:
         return None
-    proc, conn, _ = _helper
+    proc, sock, _ = _helper
     _helper[2] = True
     try:
-        conn.send((fn, args))
-        while not conn.poll(0.2):
+        _send(sock, (fn, args))
+        while not select.select([sock], [], [], 0.2)[0]:
             if proc.poll() is not None:
                 raise EOFError("the helper ended")
-        status, value = conn.recv()
+        status, value = _recv(sock)
     except Exception:  # noqa: BLE001 - gone, or something that does not pickle: the stream cannot be trusted
         stop()
         return None
@@ -112,18 +137,17 @@ def stop() -> None:
     global _helper
     if _helper is None:
         return
-    proc, conn, asked = _helper
+    proc, sock, asked = _helper
     _helper = None
     if not asked:
         proc.kill()
     try:
-        conn.send(None)
-    except (OSError, ValueError):
+        _send(sock, None)
+    except OSError:
         pass
-    conn.close()
+    sock.close()
     try:
         proc.wait(timeout=0.2)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-

@@ -205,3 +205,27 @@ def test_a_refresh_with_a_new_file_validates_it_beside_the_run_with_the_same_res
 def test_something_that_does_not_pickle_gives_no_answer_and_ends_the_helper(helper):
     assert ge_helper.call(lambda: 1) is None  # a local function cannot be sent
     assert not ge_helper.running()
+
+
+DEAD_HELPER_IN_CLI = r"""
+import os, signal
+from datetime import date
+from pipelines import ge_helper
+from pipelines.checks.suites import run_suite
+from tests.test_ge_helper import FRAME, SUITE
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # as `lagesbild` sets it (so that `lagesbild ... | head` ends quietly)
+ge_helper.start()
+os.kill(ge_helper.call(os.getpid), signal.SIGKILL)
+os.waitpid(ge_helper._helper[0].pid, 0)
+print([o.unexpected_count for o in run_suite(FRAME, SUITE, today=date(2026, 11, 28))])
+"""
+
+
+def test_a_dead_helper_does_not_end_a_refresh_that_restored_sigpipe():
+    """Writing to a helper that is gone raises an error (``MSG_NOSIGNAL``), not SIGPIPE: the CLI restores SIGPIPE's
+    default action, which would kill the refresh (found: the first version wrote with ``os.write``)."""
+    out = subprocess.run([sys.executable, "-c", DEAD_HELPER_IN_CLI], cwd=REPO, capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
+    assert out.stdout.splitlines()[-1] == "[2, 1, 2]"  # validated here instead
