@@ -47,6 +47,16 @@ def _known_files(con):
     return unchanged
 
 
+SMALL_REFRESH_BYTES = 64 * 1024 * 1024  # new input files together up to which a refresh counts as small
+
+
+def is_small(unread: int) -> bool:
+    """A refresh of at most ``SMALL_REFRESH_BYTES`` of new files: a coordinator's quarterly exports, not a national
+    first load. It validates in a GE helper (``pipelines/ge_helper.py``) and keeps DuckDB's cache between steps
+    (``pipelines/resources.WarehouseResource``)."""
+    return unread <= SMALL_REFRESH_BYTES
+
+
 def unread_bytes(con, home: Home) -> int:
     """Bytes of the files in incoming/ (its feeds' folders and its top; hidden files left out, as ingest leaves them)
     not read as they are now: all of them when ``con`` is None (no warehouse yet)."""

@@ -36,12 +36,14 @@ def executor() -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
-def build_definitions(home: Home | None = None, changed_feeds: list[str] | None = None) -> dg.Definitions:
+def build_definitions(home: Home | None = None, changed_feeds: list[str] | None = None,
+                      keep_cache: bool = False) -> dg.Definitions:
     """``changed_feeds``: also define ``refresh_changed``, the refresh of only what files of these feeds affect
     (files dropped at the top of incoming/, their raw assets and everything downstream, the site and the snapshot).
     Reference data and agreements are left out: they are project files, and ``changed_feeds`` is only given when
     none of them changed since the last complete refresh (``pipelines/changes.py``), so reloading them would
-    write the same tables again."""
+    write the same tables again. ``keep_cache``: the warehouse keeps DuckDB's cache between steps (a small
+    refresh, ``pipelines/resources.WarehouseResource``)."""
     home = home or Home.resolve()
     refresh = dg.define_asset_job(
         "refresh", selection=dg.AssetSelection.all(),
@@ -66,7 +68,7 @@ def build_definitions(home: Home | None = None, changed_feeds: list[str] | None 
         jobs=jobs,
         sensors=[incoming_files],
         schedules=[quarterly_refresh],
-        resources=build_resources(home),
+        resources=build_resources(home, keep_cache=keep_cache),
         executor=executor(),
     )
 

@@ -6,7 +6,7 @@ new rows pays it before its first check; the rest of a refresh runs on one core.
 fresh interpreter, so nothing of the run's DuckDB connections or threads is inherited) that imports GE and builds
 its context while the run goes on; ``call`` hands it a batch and waits for the outcomes. Only small inputs use it:
 a batch is copied to the helper (pickled through a socket), so a refresh whose new files are larger than
-``START_MAX_BYTES`` does not start it (the import is then a small share of the run and the copy would add to its
+``pipelines/changes.SMALL_REFRESH_BYTES`` does not start it (the import is then a small share of the run and the copy would add to its
 peak memory), and a batch of more than ``MAX_ROWS`` rows is validated in the run's own process.
 
 The helper changes where the validation runs, not what it finds: the same function validates the same frame with
@@ -26,7 +26,6 @@ import sys
 
 from pipelines.home import PROJECT_ROOT
 
-START_MAX_BYTES = 64 * 1024 * 1024  # new input files together, above which no helper is started
 MAX_ROWS = 200_000                  # rows of one batch, above which it is validated in the run's own process
 
 _helper = None  # [process, connection, asked anything yet] while one runs
@@ -84,9 +83,11 @@ def _serve(fd: int, parent: int) -> None:  # pragma: no cover - runs in the help
 
 
 def worth_starting(unread_bytes: int) -> bool:
-    """A refresh that will read new files of at most ``START_MAX_BYTES`` together starts a helper, unless its
-    process has imported GE already (a test run, a second run in the same process): it validates itself then."""
-    return "great_expectations" not in sys.modules and 0 < unread_bytes <= START_MAX_BYTES
+    """A small refresh with new files (``pipelines/changes.is_small``) starts a helper, unless its process has
+    imported GE already (a test run, a second run in the same process): it validates itself then."""
+    from pipelines.changes import is_small
+
+    return "great_expectations" not in sys.modules and unread_bytes > 0 and is_small(unread_bytes)
 
 
 def start() -> bool:

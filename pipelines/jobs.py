@@ -117,30 +117,33 @@ def reuse_event_log_engines(instance) -> bool:
 def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_success: bool = False,
                     timings: bool = False) -> int:
     from pipelines import ge_helper as checks_helper
+    from pipelines.changes import is_small
 
     home.ensure()
     t0 = time.perf_counter()
-    changed, helper = None, False
+    changed, helper, small = None, False, False
     if job_name == "refresh":
         # a refresh with few new bytes gets GE ready beside it, started before anything heavy is imported here
-        helper = checks_helper.worth_starting(unread_bytes_of(home)) and checks_helper.start()
+        unread = unread_bytes_of(home)
+        helper = checks_helper.worth_starting(unread) and checks_helper.start()
+        small = is_small(unread)
         if not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
             changed = changed_feeds_of(home)
     try:
-        return _execute(home, job_name, changed, tags, quiet_success, timings, t0)
+        return _execute(home, job_name, changed, tags, quiet_success, timings, t0, small)
     finally:
         if helper:
             checks_helper.stop()
 
 
 def _execute(home: Home, job_name: str, changed: list[str] | None, tags: dict | None, quiet_success: bool,
-             timings: bool, t0: float) -> int:
+             timings: bool, t0: float, small: bool = False) -> int:
     import dagster as dg
 
     from pipelines.changes import remember_code
     from pipelines.definitions import build_definitions
 
-    defs = build_definitions(home, changed_feeds=changed)
+    defs = build_definitions(home, changed_feeds=changed, keep_cache=small)
     if changed is not None:
         job_name = "refresh_changed"
         log.info("Nya eller ändrade filer i: %s", ", ".join(changed) or "inga flöden (sidorna uppdateras)")

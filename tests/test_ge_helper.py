@@ -98,7 +98,7 @@ from pipelines.checks.suites import run_suite
 from tests.test_ge_helper import FRAME, SUITE
 
 ge_helper.MAX_ROWS = len(FRAME)
-limit = ge_helper.START_MAX_BYTES
+from pipelines.changes import SMALL_REFRESH_BYTES as limit
 out = {"worth": [ge_helper.worth_starting(n) for n in (0, 1, limit, limit + 1)]}
 ge_helper.start()
 out["at_limit"] = [o.unexpected_count for o in run_suite(FRAME, SUITE, today=date(2026, 11, 28))]
@@ -172,7 +172,9 @@ print(json.dumps({"rc": rc, "started": len(started), "running": ge_helper.runnin
 """
 
 
-def test_a_refresh_with_a_new_file_validates_it_beside_the_run_with_the_same_results(sample_home, tmp_path):
+def test_a_refresh_with_a_new_file_validates_it_beside_the_run_with_the_same_results(sample_home, tmp_path,
+                                                                                       monkeypatch):
+    import pipelines.definitions
     from pipelines.checks.suites import great_expectations
     from pipelines.jobs import run_job_locked
 
@@ -192,7 +194,12 @@ def test_a_refresh_with_a_new_file_validates_it_beside_the_run_with_the_same_res
     assert out.returncode == 0, out.stderr[-3000:]
     res = json.loads(out.stdout.splitlines()[-1])
     assert res == {"rc": 0, "started": 1, "running": False, "imported_here": False}
+    kept = []
+    real_build = pipelines.definitions.build_definitions
+    monkeypatch.setattr(pipelines.definitions, "build_definitions",
+                        lambda *a, **kw: kept.append(kw.get("keep_cache")) or real_build(*a, **kw))
     assert run_job_locked(Home.resolve(homes[1]), "refresh", quiet_success=True) == 0
+    assert kept == [True]  # a small refresh keeps DuckDB's cache between its steps
     results = []
     for home in homes:
         con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
@@ -229,3 +236,35 @@ def test_a_dead_helper_does_not_end_a_refresh_that_restored_sigpipe():
                          timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.returncode == 0, (out.returncode, out.stderr[-3000:])
     assert out.stdout.splitlines()[-1] == "[2, 1, 2]"  # validated here instead
+
+
+def test_a_refresh_is_small_up_to_its_limit_and_only_a_small_one_keeps_the_cache(tmp_path, monkeypatch):
+    import pipelines.changes
+    import pipelines.definitions
+    from pipelines.changes import SMALL_REFRESH_BYTES, is_small
+    from pipelines.jobs import run_job_locked
+
+    assert is_small(0) and is_small(SMALL_REFRESH_BYTES) and not is_small(SMALL_REFRESH_BYTES + 1)
+    home = Home(tmp_path / "h")
+    (home.incoming / "crime_reports").mkdir(parents=True)
+    from tests.test_ingest import crime_csv
+
+    crime_csv(home.incoming / "crime_reports")  # a few hundred bytes
+    size = (home.incoming / "crime_reports" / "brott.csv").stat().st_size
+    monkeypatch.setattr(pipelines.changes, "SMALL_REFRESH_BYTES", size - 1)  # the file is one byte over
+    kept = []
+
+    class Enough(Exception):
+        pass
+
+    def definitions(*a, **kw):
+        kept.append(kw.get("keep_cache"))
+        raise Enough  # the run is not needed: only what it was asked to build with
+
+    monkeypatch.setattr(pipelines.definitions, "build_definitions", definitions)
+    with pytest.raises(Enough):
+        run_job_locked(home, "refresh", quiet_success=True)
+    monkeypatch.setattr(pipelines.changes, "SMALL_REFRESH_BYTES", size)  # exactly at the limit: small
+    with pytest.raises(Enough):
+        run_job_locked(home, "refresh", quiet_success=True)
+    assert kept == [False, True]

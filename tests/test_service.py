@@ -430,6 +430,12 @@ def test_one_warehouse_connection_per_run_isolates_steps_and_gives_memory_back(t
     res.close_warehouse()
     assert res._anchor is None
     duckdb.connect(str(db), read_only=True).close()  # the file is free for a reader with another configuration
+    # a small refresh keeps the cache from step to step (its steps read the same tables again)
+    kept = WarehouseResource(database=str(db), keep_cache=True)
+    with kept.get_connection() as con:
+        con.execute("SELECT sum(x), sum(y % 2) FROM t").fetchall()
+    assert cached_mb(kept._anchor) > 10
+    kept.close_warehouse()
 
 
 def test_the_event_log_keeps_its_connections_for_the_run_and_closes_them_with_the_instance(tmp_path):
