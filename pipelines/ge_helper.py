@@ -58,10 +58,9 @@ def _serve(fd: int, parent: int) -> None:  # pragma: no cover - runs in the help
 
     die_with_parent(parent)
     sock = socket.socket(fileno=fd)
-    from pipelines.checks import suites
+    from pipelines.checks.gx import context
 
-    suites.great_expectations()
-    suites._context()
+    context()  # imports GE and builds the context the validations use
     while True:
         try:
             msg = _recv(sock)

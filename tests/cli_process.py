@@ -2,7 +2,7 @@
 paying Python's start-up and imports for every run.
 
 The process is forked from a server process (multiprocessing's *forkserver*) that has imported what a refresh
-imports, Great Expectations included (as the product imports it, see pipelines/checks/suites.py); the server is
+imports, Great Expectations included (as the product imports it, see pipelines/checks/gx.py); the server is
 started once per test process. Each run is still a real process of its own: it runs ``pipelines.cli.main`` as the
 console script does, can be SIGKILLed at a fault point, and its exit status is the test's to read. A new Python
 per run cost ≈ 3 s of start-up, and ≈ 2 s more for the GE import in every run that reached the checks.

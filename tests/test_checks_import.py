@@ -1,5 +1,5 @@
 """Great Expectations is imported on first need, without running the scipy.stats module it imports but no suite uses
-(pipelines/checks/suites.py, ``LAZY_FOR_GE``); scipy.stats still works whole when something uses it."""
+(pipelines/checks/gx.py, ``LAZY_FOR_GE``); scipy.stats still works whole when something uses it."""
 from __future__ import annotations
 
 import subprocess

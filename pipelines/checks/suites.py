@@ -1,22 +1,21 @@
 """Great Expectations 1.x suites, declared per feed in ``sources/<feed>/expectations.yaml``.
 
-GE is imported lazily (it costs seconds) and validates pandas DataFrames read from DuckDB (GE cannot validate
+GE is imported lazily (it costs seconds, pipelines/checks/gx.py) and validates pandas DataFrames read from DuckDB (GE cannot validate
 DuckDB through SQLAlchemy). Each outcome names the offending rows by the feed's natural key, so a steward sees
 what failed and where.
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from pipelines.checks.gx import context, great_expectations  # noqa: F401 (great_expectations: for callers)
 from pipelines.home import MODELS_DIR
 from sources.expectations import Suite
 from sources.taxonomy import allowed_values
@@ -54,55 +53,6 @@ def _class_name(snake: str) -> str:
     return "".join(part.capitalize() for part in snake.split("_"))
 
 
-# Modules GE imports when it is imported but that no suite here uses: scipy.stats serves its distribution and
-# KL-divergence expectations (≈ 0,8 s of GE's ≈ 3 s import, paid by every refresh with new rows). They are put in
-# place as lazily executed modules first: such a module runs on the first use of one of its names, so code that
-# uses scipy.stats (in GE or anywhere else in the process) still gets the whole module.
-LAZY_FOR_GE = ("scipy.stats",)
-
-
-def _lazy_module(name: str) -> None:
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-        return
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    parent, _, child = name.rpartition(".")
-    if parent:
-        setattr(sys.modules[parent], child, module)
-
-
-def great_expectations():
-    """The ``great_expectations`` module, imported on first need (see ``LAZY_FOR_GE``)."""
-    if "great_expectations" not in sys.modules:
-        for name in LAZY_FOR_GE:
-            _lazy_module(name)
-    import great_expectations as gx
-
-    return gx
-
-
-@lru_cache(maxsize=1)
-def _context():
-    gx = great_expectations()
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    from great_expectations.execution_engine import pandas_execution_engine
-
-    # GE fingerprints every batch by hashing the whole DataFrame (about a third of the validation time on large
-    # batches); the fingerprint is not used here, and GE skips it above this size threshold
-    pandas_execution_engine.HASH_THRESHOLD = 0
-    ctx = gx.get_context(mode="ephemeral")
-    ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    ds = ctx.data_sources.add_pandas("lagesbild")
-    asset = ds.add_dataframe_asset("frame")
-    return ctx, asset.add_batch_definition_whole_dataframe("whole")
-
-
 def _resolve(value, lookups: dict[str, set], today: date):
     if isinstance(value, dict):
         if "reference" in value:
@@ -132,7 +82,7 @@ def run_suite(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set] | None 
 def validate(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set], today: date) -> list[Outcome]:
     """The suite's outcomes on ``frame``, validated by GE in this process."""
     gx = great_expectations()
-    _, batch_definition = _context()
+    _, batch_definition = context()
     gsuite = gx.ExpectationSuite(name=f"lagesbild_{suite.feed}")
     specs = []
     custom: list[Outcome] = []
