@@ -159,6 +159,7 @@ def _reference_plausible_volume(frame: pd.DataFrame, spec: dict):
     """The check as first written (one group at a time): the oracle for the vectorised one."""
     from datetime import date
 
+    from dashboards.format import fmt_int
     from pipelines.checks.suites import Outcome
 
     column, group_by = spec["column"], spec.get("group_by")
@@ -184,8 +185,8 @@ def _reference_plausible_volume(frame: pd.DataFrame, spec: dict):
         if median > 0 and (last > factor * median or last < median / factor):
             outcome.success = False
             outcome.unexpected_count += 1
-            outcome.rows.append(f"{key}: {monthly.index[-1]} = {last:.0f} mot median {median:.0f} "
-                                f"för de {window} månaderna före")
+            outcome.rows.append(f"{key}: {monthly.index[-1]} = {fmt_int(round(last))} mot median "
+                                f"{fmt_int(round(median))} för de {window} månaderna före")
             outcome.examples.append(f"{key} {monthly.index[-1]}")
     return outcome
 
@@ -218,3 +219,18 @@ def test_plausible_volume_judges_every_group_as_one_group_at_a_time_would(seed):
                  {"type": "lagesbild_expect_plausible_volume", "column": "d", "group_by": "m", "window": 6},
                  {"type": "lagesbild_expect_plausible_volume", "column": "d", "count_column": "n", "window": 12}):
         assert plausible_volume(frame, spec) == _reference_plausible_volume(frame, spec)
+
+
+def test_check_details_write_numbers_the_swedish_way():
+    """What the quality page and Dagster show: thousands separated by a (non-breaking) space."""
+    from pipelines.checks.suites import Outcome
+
+    nb = "\u00a0"
+    failed = Outcome("expect_column_values_to_be_in_set", "area_code", "warn", False, 24897, 171413, ["2081A0010"])
+    assert failed.describe() == f"24{nb}897 av 171{nb}413 värden avviker; t.ex. 2081A0010"
+    assert Outcome("x", "y", "warn", False, 3, 999).describe() == "3 av 999 värden avviker"
+    frame = _months([1000.0] * 12 + [3001.0])  # beyond 3 × the median of 1 000
+    spec = {"type": "lagesbild_expect_plausible_volume", "column": "d", "count_column": "n", "window": 12,
+            "max_factor": 3}
+    assert plausible_volume(frame, spec).rows == [f"alla: 2025-01 = 3{nb}001 mot median 1{nb}000 för de 12 "
+                                                  "månaderna före"]

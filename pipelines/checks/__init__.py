@@ -15,6 +15,7 @@ import dagster as dg
 import duckdb as duckdb_module
 from dagster_duckdb import DuckDBResource
 
+from dashboards.format import fmt_int
 from sources.faults import fault_point
 from pipelines.checks import uniqueness
 from pipelines.checks.suites import CUSTOM, MAX_EXAMPLES, Outcome, lookup_sql, run_suite
@@ -83,7 +84,7 @@ def _table_level(con, suite: Suite, specs: list[dict], files: list[tuple[str, in
             lo, hi = spec.get("min_value"), spec.get("max_value")
             ok = (lo is None or total >= lo) and (hi is None or total <= hi)
             out.append(Outcome(t, "(tabell)", severity, ok, 0 if ok else 1, total,
-                               [] if ok else [f"{total} rader"]))
+                               [] if ok else [f"{fmt_int(total)} rader"]))
         elif t in ("expect_compound_columns_to_be_unique", "expect_column_values_to_be_unique"):
             # rows with an empty key column are checked too (NULL groups with NULL): only a row whose whole key is
             # empty is left out (there is nothing to compare)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from dashboards.format import fmt_int
 from pipelines.checks.gx import context, great_expectations  # noqa: F401 (great_expectations: for callers)
 from pipelines.home import MODELS_DIR
 from sources.expectations import Suite
@@ -41,7 +42,7 @@ class Outcome:
                 and self.examples[0].startswith("kunde inte kontrolleras"):
             return self.examples[0]
         ex = f"; t.ex. {', '.join(self.examples[:5])}" if self.examples else ""
-        return f"{self.unexpected_count} av {self.element_count} värden avviker{ex}"
+        return f"{fmt_int(self.unexpected_count)} av {fmt_int(self.element_count)} värden avviker{ex}"
 
 
 def lookup_sql(name: str) -> str:
@@ -218,8 +219,8 @@ def plausible_volume(frame: pd.DataFrame, spec: dict) -> Outcome:
             label = f"{month // 12:04d}-{month % 12 + 1:02d}"
             outcome.success = False
             outcome.unexpected_count += 1
-            outcome.rows.append(f"{key}: {label} = {value:.0f} mot median {float(median):.0f} "
-                                f"för de {window} månaderna före")
+            outcome.rows.append(f"{key}: {label} = {fmt_int(round(float(value)))} mot median "
+                                f"{fmt_int(round(float(median)))} för de {window} månaderna före")
             outcome.examples.append(f"{key} {label}")
     return outcome
 
