@@ -5,13 +5,13 @@ Importing GE costs more than a second (most of it pydantic building GE's expecta
 new rows pays it before its first check; the rest of a refresh runs on one core. ``start`` starts one process (a
 fresh interpreter, so nothing of the run's DuckDB connections or threads is inherited) that imports GE and builds
 its context while the run goes on; ``call`` hands it a batch and waits for the outcomes. Only small inputs use it:
-a batch is copied to the helper (pickled through a socket), so a refresh whose new files are larger than
-``pipelines/changes.SMALL_REFRESH_BYTES`` does not start it (the import is then a small share of the run and the copy would add to its
-peak memory), and a batch of more than ``MAX_ROWS`` rows is validated in the run's own process.
+a batch is copied to the helper (pickled through a socket), so only a small refresh starts it
+(``pipelines/changes.is_small``: a larger one spends far longer than the import elsewhere, and the copy would add
+to its peak memory), and a batch of more than ``MAX_ROWS`` rows is validated in the run's own process.
 
 The helper changes where the validation runs, not what it finds: the same function validates the same frame with
 the same date (``tests/test_ge_helper.py``). Anything that goes wrong with the helper (it failed to start,
-died, or raised) makes ``call`` return None and the caller validates in its own process, which then reports any
+died, raised, or was sent something that does not pickle) makes ``call`` return None and the caller validates in its own process, which then reports any
 real error itself. The helper dies with the refresh (Linux's parent-death signal) and is stopped when the run ends.
 """
 from __future__ import annotations
@@ -26,9 +26,9 @@ import sys
 
 from pipelines.home import PROJECT_ROOT
 
-MAX_ROWS = 200_000                  # rows of one batch, above which it is validated in the run's own process
+MAX_ROWS = 200_000  # rows of one batch, above which it is validated in the run's own process
 
-_helper = None  # [process, connection, asked anything yet] while one runs
+_helper = None  # [process, socket, asked anything yet] while one runs
 
 
 def _send(sock: socket.socket, obj) -> None:
