@@ -52,8 +52,8 @@ SMALL_REFRESH_BYTES = 64 * 1024 * 1024  # new input files together up to which a
 
 def is_small(unread: int) -> bool:
     """A refresh of at most ``SMALL_REFRESH_BYTES`` of new files: a coordinator's quarterly exports, not a national
-    first load. It validates in a GE helper (``pipelines/ge_helper.py``) and keeps DuckDB's cache between steps
-    (``pipelines/resources.WarehouseResource``)."""
+    first load. It validates in a GE helper (``pipelines/ge_helper.py``) and, when it runs only what its files
+    affect, keeps DuckDB's cache between steps (``pipelines/resources.WarehouseResource``)."""
     return unread <= SMALL_REFRESH_BYTES
 
 

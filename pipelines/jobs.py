@@ -126,9 +126,11 @@ def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_su
         # a refresh with few new bytes gets GE ready beside it, started before anything heavy is imported here
         unread = unread_bytes_of(home)
         helper = checks_helper.worth_starting(unread) and checks_helper.start()
-        small = is_small(unread)
         if not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
             changed = changed_feeds_of(home)
+        # DuckDB's cache is kept between steps only when a small refresh runs just what its new files affect: a run
+        # of everything (a first refresh, changed code) empties it after each step, for its peak memory
+        small = is_small(unread) and changed is not None
     try:
         return _execute(home, job_name, changed, tags, quiet_success, timings, t0, small)
     finally:

@@ -34,9 +34,10 @@ class WarehouseResource(DuckDBResource):
     gives the memory back), so what one step read does not add to the next step's peak memory, as it did not when
     every step closed the file (without this the run's peak RSS grew ≈ 80 MB at `bench --scale 0.2`).
 
-    ``keep_cache``: a small refresh (``pipelines/changes.is_small``) keeps the cache between steps instead: its
-    steps read the same national tables again (the checks, the models, the pages, the snapshot), and what they
-    read stays far below the memory a full refresh needs (national increment: 0,3 s faster, peak RSS 507 → 685 MB)."""
+    ``keep_cache``: a small refresh of changed feeds (``pipelines/changes.is_small``, ``refresh_changed``) keeps the
+    cache between steps instead: its steps read the same national tables again (the checks, the models, the pages,
+    the snapshot), and what they read stays far below the memory a full refresh needs (national increment: 0,3 s
+    faster, peak RSS 507 → 685 MB)."""
 
     keep_cache: bool = False
     _anchor: Any = PrivateAttr(default=None)

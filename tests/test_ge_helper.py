@@ -238,33 +238,35 @@ def test_a_dead_helper_does_not_end_a_refresh_that_restored_sigpipe():
     assert out.stdout.splitlines()[-1] == "[2, 1, 2]"  # validated here instead
 
 
-def test_a_refresh_is_small_up_to_its_limit_and_only_a_small_one_keeps_the_cache(tmp_path, monkeypatch):
+def test_only_a_small_refresh_of_changed_feeds_keeps_the_cache(sample_home, tmp_path, monkeypatch):
     import pipelines.changes
     import pipelines.definitions
     from pipelines.changes import SMALL_REFRESH_BYTES, is_small
     from pipelines.jobs import run_job_locked
-
-    assert is_small(0) and is_small(SMALL_REFRESH_BYTES) and not is_small(SMALL_REFRESH_BYTES + 1)
-    home = Home(tmp_path / "h")
-    (home.incoming / "crime_reports").mkdir(parents=True)
     from tests.test_ingest import crime_csv
 
-    crime_csv(home.incoming / "crime_reports")  # a few hundred bytes
-    size = (home.incoming / "crime_reports" / "brott.csv").stat().st_size
-    monkeypatch.setattr(pipelines.changes, "SMALL_REFRESH_BYTES", size - 1)  # the file is one byte over
+    assert is_small(0) and is_small(SMALL_REFRESH_BYTES) and not is_small(SMALL_REFRESH_BYTES + 1)
     kept = []
 
     class Enough(Exception):
         pass
 
     def definitions(*a, **kw):
-        kept.append(kw.get("keep_cache"))
+        kept.append((kw.get("changed_feeds"), kw.get("keep_cache")))
         raise Enough  # the run is not needed: only what it was asked to build with
 
     monkeypatch.setattr(pipelines.definitions, "build_definitions", definitions)
+    home = Home(tmp_path / "h")
+    shutil.copytree(sample_home, home.root)
+    crime_csv(home.incoming / "crime_reports", name="ny.csv")  # a few hundred new bytes
+    size = (home.incoming / "crime_reports" / "ny.csv").stat().st_size
+    for limit in (size, size - 1):  # at the limit: small; one byte under the new file: not small
+        monkeypatch.setattr(pipelines.changes, "SMALL_REFRESH_BYTES", limit)
+        with pytest.raises(Enough):
+            run_job_locked(home, "refresh", quiet_success=True)
+    first = Home(tmp_path / "first")  # no warehouse yet: everything runs, however small the files
+    (first.incoming / "crime_reports").mkdir(parents=True)
+    crime_csv(first.incoming / "crime_reports")
     with pytest.raises(Enough):
-        run_job_locked(home, "refresh", quiet_success=True)
-    monkeypatch.setattr(pipelines.changes, "SMALL_REFRESH_BYTES", size)  # exactly at the limit: small
-    with pytest.raises(Enough):
-        run_job_locked(home, "refresh", quiet_success=True)
-    assert kept == [False, True]
+        run_job_locked(first, "refresh", quiet_success=True)
+    assert kept == [(["crime_reports"], True), (["crime_reports"], False), (None, False)]
