@@ -41,7 +41,7 @@ dagster: install
 	mkdir -p build/dagster && cp pipelines/dagster.yaml build/dagster/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/build/dagster $(BIN)/dagster dev -m pipelines.definitions
 
-## National-scale benchmark, not a test (full scale: about 10 minutes and 4 GB of disk): make bench SCALE=0.1
+## National-scale benchmark, not a test (full scale: 5–10 minutes and 4 GB of disk): make bench SCALE=0.1
 bench: install
 	$(BIN)/lagesbild bench --scale $(or $(SCALE),1)
 

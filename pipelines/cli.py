@@ -394,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--runs", type=int, default=3,
                    help="pages and refresh: loads of each page in the browser (the median is printed)")
     s.add_argument("--with-tests", action="store_true",
-                   help="refresh: also time the test suite as make test runs it (about 7 minutes on 2 cores)")
+                   help="refresh: also time the test suite as make test runs it (2–5 minutes on 2 cores)")
     s.set_defaults(func=cmd_bench)
     return p
 
