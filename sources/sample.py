@@ -468,28 +468,54 @@ def write_bra_indicators(out: Path, first_year: int, last: date) -> list[Path]:
 MUNICIPALITIES = ("0486", "0484", "0181")  # Strängnäs (every feed), Eskilstuna and Södertälje (sources/sample_more.py)
 
 
-def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: float = 1.0,
-             municipalities: tuple[str, ...] = MUNICIPALITIES) -> dict[str, list[Path]]:
-    """Write every feed's sample exports into ``out/<feed>/``. Returns the files per feed."""
+WORKERS_ENV = "LAGESBILD_SAMPLE_WORKERS"
+
+
+def _write_one(task: tuple) -> dict[str, list[Path]]:
+    """One independent part of the sample (its own files, its own random streams): the same bytes in any process."""
+    kind, out, first_year, last, scale, arg = task
+    if kind == "0486":
+        writers = {"areas": lambda: write_areas(out), "population": lambda: write_population(out, first_year, last),
+                   "crime_reports": lambda: write_crime_reports(out, first_year, last, scale),
+                   "concern_reports": lambda: write_concern_reports(out, first_year, last, scale),
+                   "est_events": lambda: write_est_events(out, first_year, last, scale)}
+        return {feed: write() for feed, write in writers.items()}
+    if kind == "survey":
+        return {"survey_responses": write_survey(out, first_year, last, scale)}
+    if kind == "activity":
+        return {"activity_log": write_activity_log(out, last)}
+    if kind == "bra":
+        return {"bra_indicators": write_bra_indicators(out, first_year, last)}
     from sources.sample_more import SAMPLES, write_municipality
 
+    return write_municipality(out, SAMPLES[arg], first_year, last, scale, _write_csv, CRIME_MIX, MONTH_SEASON,
+                              _crime_codes_by_category())
+
+
+def generate(out: Path, first_year: int = 2021, last: date = LAST_DAY, scale: float = 1.0,
+             municipalities: tuple[str, ...] = MUNICIPALITIES) -> dict[str, list[Path]]:
+    """Write every feed's sample exports into ``out/<feed>/``. Returns the files per feed.
+
+    The parts (Strängnäs's feeds, its survey workbooks, each further municipality, the Brå indicators) write files
+    of their own from random streams of their own, so forked workers write them side by side
+    (``LAGESBILD_SAMPLE_WORKERS``, 0: one after the other) with the same bytes (tests/test_sample.py)."""
+    from sources.sample_more import SAMPLES
+    from sources.workers import fork_pool, fork_workers
+
     out = Path(out)
-    files: dict[str, list[Path]] = {}
+    tasks = []
     if "0486" in municipalities:
-        files = {
-            "areas": write_areas(out),
-            "population": write_population(out, first_year, last),
-            "crime_reports": write_crime_reports(out, first_year, last, scale),
-            "concern_reports": write_concern_reports(out, first_year, last, scale),
-            "est_events": write_est_events(out, first_year, last, scale),
-            "survey_responses": write_survey(out, first_year, last, scale),
-            "activity_log": write_activity_log(out, last),
-        }
-    for code in municipalities:
-        if code in SAMPLES:
-            more = write_municipality(out, SAMPLES[code], first_year, last, scale, _write_csv, CRIME_MIX,
-                                      MONTH_SEASON, _crime_codes_by_category())
-            for feed, paths in more.items():
-                files.setdefault(feed, []).extend(paths)
-    files["bra_indicators"] = write_bra_indicators(out, first_year, last)
+        tasks += [(kind, out, first_year, last, scale, None) for kind in ("0486", "survey", "activity")]
+    tasks += [("more", out, first_year, last, scale, code) for code in municipalities if code in SAMPLES]
+    tasks.append(("bra", out, first_year, last, scale, None))
+    workers = min(fork_workers(4, WORKERS_ENV), len(tasks))
+    if workers > 1:
+        with fork_pool(workers) as pool:
+            parts = list(pool.map(_write_one, tasks))
+    else:
+        parts = [_write_one(t) for t in tasks]
+    files: dict[str, list[Path]] = {}
+    for part in parts:  # in the order the parts were listed, whichever process wrote them
+        for feed, paths in part.items():
+            files.setdefault(feed, []).extend(paths)
     return files

@@ -25,6 +25,25 @@ def test_same_arguments_give_identical_bytes(tmp_path):
     assert all(i.date_time == (2026, 1, 1, 0, 0, 0) for i in zipfile.ZipFile(xlsx).infolist())
 
 
+def test_workers_write_the_same_files_in_the_same_order_as_one_process(tmp_path, monkeypatch):
+    """The parts of the sample written side by side by forked workers: the same files, bytes and listing order."""
+    from sources.sample import WORKERS_ENV
+
+    runs = {}
+    for workers in ("0", "2"):
+        monkeypatch.setenv(WORKERS_ENV, workers)
+        files = generate(tmp_path / workers, first_year=2025, scale=0.05, municipalities=("0486", "0484", "0181"))
+        runs[workers] = [(feed, p.relative_to(tmp_path / workers).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+                         for feed, paths in files.items() for p in paths]
+    assert runs["0"] == runs["2"]
+    # the feeds in the order the generator has always listed them (Strängnäs's, then the Brå indicators)
+    assert list(dict.fromkeys(feed for feed, *_ in runs["2"])) == [
+        "areas", "population", "crime_reports", "concern_reports", "est_events", "survey_responses", "activity_log",
+        "bra_indicators"]
+    written = sorted(p.relative_to(tmp_path / "2").as_posix() for p in (tmp_path / "2").rglob("*") if p.is_file())
+    assert written == sorted(path for _, path, _ in runs["2"])  # every file written is listed, once
+
+
 def test_full_scale_volumes_are_those_of_a_municipality_of_39000(tmp_path):
     files = generate(tmp_path, first_year=2024, last=date(2025, 12, 31), scale=1.0)
     crime = pd.read_csv(files["crime_reports"][1], sep=";", dtype=str, encoding="utf-8-sig")
