@@ -10,9 +10,10 @@ a batch is copied to the helper (pickled through a socket), so only a small refr
 to its peak memory), and a batch of more than ``MAX_ROWS`` rows is validated in the run's own process.
 
 The helper changes where the validation runs, not what it finds: the same function validates the same frame with
-the same date (``tests/test_ge_helper.py``). Anything that goes wrong with the helper (it failed to start,
-died, raised, or was sent something that does not pickle) makes ``call`` return None and the caller validates in its own process, which then reports any
-real error itself. The helper dies with the refresh (Linux's parent-death signal) and is stopped when the run ends.
+the same date (``tests/test_ge_helper.py``). Anything that goes wrong with the helper (it failed to start, died,
+raised, or was sent something that does not pickle) makes ``call`` return None and the caller validates in its own
+process, which then reports any real error itself. The helper dies with the refresh (Linux's parent-death signal)
+and is stopped when the run ends.
 """
 from __future__ import annotations
 

@@ -117,35 +117,42 @@ def reuse_event_log_engines(instance) -> bool:
 def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_success: bool = False,
                     timings: bool = False) -> int:
     from pipelines import ge_helper as checks_helper
-    from pipelines.changes import is_small
+    from pipelines.changes import changed_feeds, is_small, unread_bytes
 
     home.ensure()
     t0 = time.perf_counter()
-    changed, helper, small = None, False, False
+    changed, helper, keep_cache = None, False, False
     if job_name == "refresh":
-        # a refresh with few new bytes gets GE ready beside it, started before anything heavy is imported here
-        unread = unread_bytes_of(home)
-        helper = checks_helper.worth_starting(unread) and checks_helper.start()
-        if not tags and home.warehouse.exists():  # tagged runs (--full, backfill) run all
-            changed = changed_feeds_of(home)
+        con = connect(home) if home.warehouse.exists() else None
+        try:
+            # a refresh with few new bytes gets GE ready beside it, started before anything heavy is imported here
+            unread = unread_bytes(con, home)
+            helper = checks_helper.worth_starting(unread) and checks_helper.start()
+            if not tags and con is not None:  # tagged runs (--full, backfill) run all
+                from sources.contract import all_feeds
+
+                changed = changed_feeds(con, home, all_feeds())
+        finally:
+            if con is not None:
+                con.close()
         # DuckDB's cache is kept between steps only when a small refresh runs just what its new files affect: a run
         # of everything (a first refresh, changed code) empties it after each step, for its peak memory
-        small = is_small(unread) and changed is not None
+        keep_cache = is_small(unread) and changed is not None
     try:
-        return _execute(home, job_name, changed, tags, quiet_success, timings, t0, small)
+        return _execute(home, job_name, changed, tags, quiet_success, timings, t0, keep_cache)
     finally:
         if helper:
             checks_helper.stop()
 
 
 def _execute(home: Home, job_name: str, changed: list[str] | None, tags: dict | None, quiet_success: bool,
-             timings: bool, t0: float, small: bool = False) -> int:
+             timings: bool, t0: float, keep_cache: bool = False) -> int:
     import dagster as dg
 
     from pipelines.changes import remember_code
     from pipelines.definitions import build_definitions
 
-    defs = build_definitions(home, changed_feeds=changed, keep_cache=small)
+    defs = build_definitions(home, changed_feeds=changed, keep_cache=keep_cache)
     if changed is not None:
         job_name = "refresh_changed"
         log.info("Nya eller ändrade filer i: %s", ", ".join(changed) or "inga flöden (sidorna uppdateras)")
@@ -192,19 +199,6 @@ def changed_feeds_of(home: Home) -> list[str] | None:
     con = connect(home)
     try:
         return changed_feeds(con, home, all_feeds())
-    finally:
-        con.close()
-
-
-def unread_bytes_of(home: Home) -> int:
-    """Bytes of the files in incoming/ not read yet (every file when there is no warehouse yet)."""
-    from pipelines.changes import unread_bytes
-
-    if not home.warehouse.exists():
-        return unread_bytes(None, home)
-    con = connect(home)
-    try:
-        return unread_bytes(con, home)
     finally:
         con.close()
 

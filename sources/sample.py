@@ -474,12 +474,11 @@ WORKERS_ENV = "LAGESBILD_SAMPLE_WORKERS"
 def _write_one(task: tuple) -> dict[str, list[Path]]:
     """One independent part of the sample (its own files, its own random streams): the same bytes in any process."""
     kind, out, first_year, last, scale, arg = task
-    if kind == "0486":
-        writers = {"areas": lambda: write_areas(out), "population": lambda: write_population(out, first_year, last),
-                   "crime_reports": lambda: write_crime_reports(out, first_year, last, scale),
-                   "concern_reports": lambda: write_concern_reports(out, first_year, last, scale),
-                   "est_events": lambda: write_est_events(out, first_year, last, scale)}
-        return {feed: write() for feed, write in writers.items()}
+    if kind == "0486":  # written in this order, as listed
+        return {"areas": write_areas(out), "population": write_population(out, first_year, last),
+                "crime_reports": write_crime_reports(out, first_year, last, scale),
+                "concern_reports": write_concern_reports(out, first_year, last, scale),
+                "est_events": write_est_events(out, first_year, last, scale)}
     if kind == "survey":
         return {"survey_responses": write_survey(out, first_year, last, scale)}
     if kind == "activity":

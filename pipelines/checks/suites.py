@@ -1,8 +1,8 @@
 """Great Expectations 1.x suites, declared per feed in ``sources/<feed>/expectations.yaml``.
 
-GE is imported lazily (it costs seconds, pipelines/checks/gx.py) and validates pandas DataFrames read from DuckDB (GE cannot validate
-DuckDB through SQLAlchemy). Each outcome names the offending rows by the feed's natural key, so a steward sees
-what failed and where.
+GE is imported lazily (it costs seconds: ``pipelines/checks/gx.py``) and validates pandas DataFrames read from DuckDB
+(GE cannot validate DuckDB through SQLAlchemy). Each outcome names the offending rows by the feed's natural key, so
+a steward sees what failed and where.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from dashboards.format import fmt_int
-from pipelines.checks.gx import context, great_expectations  # noqa: F401 (great_expectations: for callers)
+from pipelines.checks.gx import context, great_expectations
 from pipelines.home import MODELS_DIR
 from sources.expectations import Suite
 from sources.taxonomy import allowed_values
