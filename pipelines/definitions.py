@@ -13,7 +13,7 @@ import os
 import dagster as dg
 
 from pipelines.assets import LOOSE_KEY, SITE_KEY, SNAPSHOT_KEY, all_assets
-from pipelines.checks import all_checks
+from pipelines.checks.asset_checks import all_checks
 from pipelines.home import Home
 from pipelines.models import discover
 from pipelines.partitions import Deployment

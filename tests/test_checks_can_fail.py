@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.checks import _table_level
+from pipelines.checks.evaluation import _table_level
 from pipelines.checks.suites import plausible_volume
 from sources.expectations import Suite
 
@@ -129,7 +129,7 @@ def test_row_level_checks_read_the_named_columns_and_each_result_is_its_own_expe
     """GE gets only the columns the expectations and the row key name (not the wide ``note``); an expectation GE
     cannot evaluate (a column the table lacks) is reported as such on its own line, and does not shift the others'
     results onto the wrong expectation (GE lists a raised expectation first). Counts worked by hand."""
-    from pipelines.checks import _projection, evaluate
+    from pipelines.checks.evaluation import _projection, evaluate
 
     con = duckdb.connect()
     _crime_like_table(con, nulls)
@@ -234,3 +234,52 @@ def test_check_details_write_numbers_the_swedish_way():
             "max_factor": 3}
     assert plausible_volume(frame, spec).rows == [f"alla: 2025-01 = 3{nb}001 mot median 1{nb}000 för de 12 "
                                                   "månaderna före"]
+
+
+CODES = [f"{i:04d}" for i in range(400)]  # a value set of hundreds of codes: the case GE's configuration is kept for
+MANY_SETS = Suite(feed="x", table="staging.x", row_id=["k"], expectations=[
+    {"type": "expect_column_values_to_be_in_set", "column": "code", "value_set": CODES},
+    {"type": "expect_column_values_to_be_in_set", "column": "other", "value_set": CODES[:200], "mostly": 0.6},
+    {"type": "expect_column_values_to_not_be_null", "column": "other"},
+    {"type": "expect_column_values_to_be_between", "column": "n", "min_value": 0, "max_value": 10}])
+MANY_FRAME = pd.DataFrame({"k": list("abcdef"), "code": ["0001", "0399", "0400", "9999", None, "0007"],
+                           "other": ["0001", "0250", "0199", None, "0300", "0002"], "n": [0, 10, 11, -1, 5, 3]})
+
+
+def test_validating_with_each_configuration_built_once_gives_what_ge_gives_building_it_every_time(monkeypatch):
+    """``gx.configurations_built_once`` keeps what GE would build again: the outcomes are the same with and without
+    it (two in-set expectations on different columns, so a configuration given to the wrong expectation shows)."""
+    import contextlib
+    from datetime import date
+
+    from great_expectations.expectations.expectation import Expectation
+
+    from pipelines.checks import suites
+
+    built = Expectation.__dict__["configuration"]
+    kept = suites.validate(MANY_FRAME, MANY_SETS, {}, date(2026, 11, 28))
+    assert Expectation.__dict__["configuration"] is built  # GE's own property is back after the validation
+    monkeypatch.setattr(suites, "configurations_built_once", contextlib.nullcontext)
+    assert suites.validate(MANY_FRAME, MANY_SETS, {}, date(2026, 11, 28)) == kept
+    code, other, not_null, between = kept
+    # by hand: 0400 and 9999 are outside 0000..0399 (the empty code is not counted by GE's in-set); of the five
+    # others given, 0250 and 0300 are outside 0000..0199: 3 of 5 in the set = 0,6, which meets mostly 0.6;
+    # one empty other (row d); 11 and -1 are outside 0..10 (0 and 10 are on the bounds)
+    assert (code.success, code.unexpected_count, code.rows) == (False, 2, ["c", "d"])
+    assert (other.success, other.unexpected_count, other.rows) == (True, 2, ["b", "e"])
+    assert (not_null.success, not_null.unexpected_count, not_null.rows) == (False, 1, ["d"])
+    assert (between.success, between.unexpected_count, between.rows) == (False, 2, ["c", "d"])
+
+
+def test_a_kept_configuration_is_built_again_when_a_field_gets_a_new_value():
+    from pipelines.checks.gx import configurations_built_once, great_expectations
+
+    gx = great_expectations()
+    e = gx.expectations.ExpectColumnValuesToBeInSet(column="code", value_set=CODES)
+    assert e.configuration is not e.configuration  # GE builds it every time
+    with configurations_built_once():
+        first = e.configuration
+        assert e.configuration is first
+        e.column = "other"
+        assert e.configuration is not first and e.configuration.kwargs["column"] == "other"
+    assert e.configuration is not e.configuration

@@ -187,7 +187,7 @@ def test_cli_lists_verbs_and_prints_manifest_json(sample_home, capsys):
 def test_materialize_a_feed_slice_with_dagster(tmp_path):
     """dg.materialize on a subset of the real assets, in a temporary home (Dagster University style)."""
     from pipelines.assets import all_assets
-    from pipelines.checks import all_checks
+    from pipelines.checks.asset_checks import all_checks
     from pipelines.home import Home
     from pipelines.resources import build_resources
     from sources.sample import write_areas

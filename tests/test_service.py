@@ -156,7 +156,7 @@ def test_backfill_a_range_from_the_cli(home, capsys):
 
 
 def test_quality_checks_in_batches_give_the_same_results_and_only_new_files_are_validated(home, monkeypatch):
-    import pipelines.checks as checks
+    import pipelines.checks.evaluation as checks
     from sources.expectations import load_suite
 
     from sources.ingest import ingest_file

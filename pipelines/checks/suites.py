@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from dashboards.format import fmt_int
-from pipelines.checks.gx import context, great_expectations
+from pipelines.checks.gx import configurations_built_once, context, great_expectations
 from pipelines.home import MODELS_DIR
 from sources.expectations import Suite
 from sources.taxonomy import allowed_values
@@ -126,7 +126,9 @@ def validate(frame: pd.DataFrame, suite: Suite, lookups: dict[str, set], today: 
     data = data.astype(casts)
     batch = batch_definition.get_batch(batch_parameters={"dataframe": data})
     # SUMMARY: counts plus the first MAX_EXAMPLES offending values and row indexes (COMPLETE would list them all)
-    result = batch.validate(gsuite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": MAX_EXAMPLES})
+    with configurations_built_once():
+        result = batch.validate(gsuite, result_format={"result_format": "SUMMARY",
+                                                       "partial_unexpected_count": MAX_EXAMPLES})
     outcomes = []
     for r in sorted(result.results, key=lambda r: r.expectation_config.meta["lagesbild_spec"]):
         spec = specs[r.expectation_config.meta["lagesbild_spec"]]
