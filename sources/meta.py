@@ -66,6 +66,11 @@ META_DDL = [
         feed VARCHAR NOT NULL, severity VARCHAR NOT NULL, expectation VARCHAR NOT NULL, column_name VARCHAR NOT NULL,
         files VARCHAR NOT NULL, unexpected_count BIGINT NOT NULL, element_count BIGINT NOT NULL, groups VARCHAR NOT NULL,
         checked_at TIMESTAMP NOT NULL)""",
+    # the plausible-volume check's counts per file, month and group (pipelines/checks/monthly.py)
+    """CREATE TABLE IF NOT EXISTS meta.check_monthly (
+        feed VARCHAR NOT NULL, counts VARCHAR NOT NULL, version VARCHAR NOT NULL, file VARCHAR NOT NULL,
+        month TIMESTAMP, grp VARCHAR,
+        n DOUBLE NOT NULL)""",
     # per partitioned model: the SQL version it was built from and the pending-partition id it has caught up to
     """CREATE TABLE IF NOT EXISTS meta.model_state (
         model VARCHAR PRIMARY KEY, code_version VARCHAR NOT NULL, pending_done BIGINT NOT NULL,

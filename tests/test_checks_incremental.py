@@ -83,3 +83,54 @@ def test_only_the_most_duplicated_groups_are_kept_and_stay_right_after_an_increm
     n_dup, elements, groups, how = _check(con)
     assert (n_dup, elements, how) == (27, 27, uniqueness.INCREMENTAL)
     assert groups[:2] == [(12, "x", 4), (11, "x", 3)] and (groups, n_dup, elements) == (_full(con)[2], *_full(con)[:2])
+
+
+# the plausible-volume check's monthly counts, kept per file (pipelines/checks/monthly.py)
+VOLUME = {"type": "lagesbild_expect_plausible_volume", "column": "d", "count_column": "n", "group_by": "m",
+          "window": 3, "max_factor": 2, "severity": "warn"}
+
+
+@pytest.fixture
+def vcon(tmp_path):
+    c = duckdb.connect(str(tmp_path / "v.duckdb"))
+    ensure_meta(c)
+    c.execute("CREATE SCHEMA raw")
+    c.execute("CREATE SCHEMA staging")
+    c.execute("CREATE TABLE raw.v (source_sha256 VARCHAR, m VARCHAR, d DATE, n INTEGER)")
+    c.execute("CREATE VIEW staging.v AS SELECT * FROM raw.v")
+    yield c
+    c.close()
+
+
+def _volume(con, by_file: bool = True):
+    from pipelines.checks.evaluation import _table_level
+    from sources.expectations import Suite
+
+    files = [(s, int(n)) for s, n in con.execute("SELECT source_sha256, count(*) FROM staging.v GROUP BY 1")
+             .fetchall()] if by_file else None
+    [o] = _table_level(con, Suite(feed="f", table="staging.v", row_id=[], expectations=[]), [VOLUME], files, [])
+    return o.success, o.unexpected_count, o.element_count, o.rows
+
+
+def test_monthly_counts_are_kept_per_file_and_sum_to_what_the_whole_table_gives(vcon):
+    rows = [("f1", m, f"2024-0{k}-{day:02d}", 5) for m in "AB" for k in (1, 2, 3) for day in (3, 17)]  # 10 a month
+    rows += [("f2", "A", "2024-04-02", 25), ("f2", "B", "2024-04-09", 20), ("f2", "B", None, 7)]
+    vcon.executemany("INSERT INTO raw.v VALUES (?, ?, ?, ?)", rows)
+    # by hand: A's April 25 is more than 2 × the median 10 of its three months before; B's 20 is 2 ×: at the factor
+    want = (False, 1, 2, ["A: 2024-04 = 25 mot median 10 för de 3 månaderna före"])
+    assert _volume(vcon) == _volume(vcon, by_file=False) == want
+    kept = vcon.execute("SELECT file, count(*) FROM meta.check_monthly GROUP BY 1 ORDER BY 1").fetchall()
+    assert kept == [("f1:12", 7), ("f2:3", 3)]  # 2 groups × 3 months + the file's own row, 2 × 1 + 1
+    # f1's rows changed in place (same row count): the kept counts are used, not the table's rows
+    vcon.execute("UPDATE raw.v SET n = 50 WHERE source_sha256 = 'f1' AND m = 'B'")
+    assert _volume(vcon) == want
+    assert _volume(vcon, by_file=False) == (False, 2, 2, [  # B's 20 against its median 100 now
+        "A: 2024-04 = 25 mot median 10 för de 3 månaderna före", "B: 2024-04 = 20 mot median 100 för de 3 månaderna före"])
+    # a changed staging model counts every file again
+    vcon.execute("CREATE OR REPLACE VIEW staging.v AS SELECT source_sha256, m, d, n FROM raw.v")
+    assert _volume(vcon) == _volume(vcon, by_file=False)
+    # a revision removed a row of f1 (its row count changed) and f2 is gone: counted again, f2's counts dropped
+    vcon.execute("DELETE FROM raw.v WHERE source_sha256 = 'f1' AND m = 'A' AND d = '2024-01-03'")
+    vcon.execute("DELETE FROM raw.v WHERE source_sha256 = 'f2'")
+    assert _volume(vcon) == _volume(vcon, by_file=False) == (True, 0, 0, [])  # three months each: too few to judge
+    assert [r[0] for r in vcon.execute("SELECT DISTINCT file FROM meta.check_monthly").fetchall()] == ["f1:11"]

@@ -62,14 +62,14 @@ def test_code_state_of_an_older_warehouse_is_moved_out_of_model_state(con):
 
 
 def test_only_missing_meta_tables_are_created_and_rows_are_kept(con):
-    """ensure_meta issues only the missing statements (one catalogue query first): on an empty warehouse the 11
+    """ensure_meta issues only the missing statements (one catalogue query first): on an empty warehouse the 12
     meta tables; with two dropped, those two again, the rows of the others untouched; a second call changes nothing."""
     def tables():
         return sorted(r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'meta'")
                       .fetchall())
 
     ensure_meta(con)
-    every = ["check_batches", "check_results", "check_state", "code_state", "file_stats", "files", "loads",
+    every = ["check_batches", "check_monthly", "check_results", "check_state", "code_state", "file_stats", "files", "loads",
              "model_state", "pending_partitions", "quarantine", "revisions"]  # the CREATE TABLEs of META_DDL
     assert tables() == every
     con.execute("INSERT INTO meta.loads VALUES (1, 'crime_reports', 'abc', now()::timestamp)")

@@ -83,7 +83,8 @@ def site(context: dg.AssetExecutionContext, duckdb: DuckDBResource, home: Lagesb
 
 
 SNAPSHOT_SCHEMAS = ("marts", "plan", "ref", "meta")  # the results readers need; not raw, history or intermediates
-SNAPSHOT_LEFT_OUT = (("meta", "file_stats"),)  # the hash cache: file paths by size and time, nothing readers need
+# the hash cache (file paths by size and time) and the volume check's counts per file: nothing readers need
+SNAPSHOT_LEFT_OUT = (("meta", "file_stats"), ("meta", "check_monthly"))
 
 
 def reader_path(path: str) -> str:

@@ -14,7 +14,7 @@ import duckdb as duckdb_module
 import pandas as pd
 
 from dashboards.format import fmt_int
-from pipelines.checks import uniqueness
+from pipelines.checks import monthly, uniqueness
 from pipelines.checks.suites import CUSTOM, MAX_EXAMPLES, Outcome, lookup_sql, run_suite
 from sources.db import run, run_many
 from sources.expectations import Suite
@@ -70,7 +70,8 @@ def _table_level(con, suite: Suite, specs: list[dict], files: list[tuple[str, in
                  states: list | None = None) -> list[Outcome]:
     """Expectations about the whole table, in DuckDB SQL (they cannot be summed over batches). Uniqueness is checked
     incrementally when ``files`` (the table's files and rows) is given (``pipelines/checks/uniqueness.py``); the
-    state to store is appended to ``states``."""
+    state to store is appended to ``states``. The monthly counts of the plausible-volume check are then kept per
+    file (``pipelines/checks/monthly.py``)."""
     target = ".".join(f'"{p}"' for p in suite.table.split("."))
     total = int(con.execute(f"SELECT count(*) FROM {target}").fetchall()[0][0])
     out = []
@@ -94,10 +95,13 @@ def _table_level(con, suite: Suite, specs: list[dict], files: list[tuple[str, in
             out.append(Outcome(t, ",".join(cols), severity, n_dup == 0, n_dup, elements, keys, keys))
         else:  # custom expectations on monthly aggregates (pipelines/checks/suites.py)
             column, group_by, count_col = spec["column"], spec.get("group_by"), spec.get("count_column")
-            cols = [f'date_trunc(\'month\', "{column}") AS "{column}"'] + ([f'"{group_by}"'] if group_by else [])
-            agg = f'sum("{count_col}")' if count_col else "count(*)"
-            frame = con.execute(f"SELECT {', '.join(cols)}, {agg} AS \"{count_col or '_n'}\" FROM {target} "
-                                f'WHERE "{column}" IS NOT NULL GROUP BY ALL').df()
+            if files is not None:  # counted per file, new files only (pipelines/checks/monthly.py)
+                frame = monthly.counts(con, target, spec, suite.feed, files)
+            else:
+                cols = [f'date_trunc(\'month\', "{column}") AS "{column}"'] + ([f'"{group_by}"'] if group_by else [])
+                agg = f'sum("{count_col}")' if count_col else "count(*)"
+                frame = con.execute(f"SELECT {', '.join(cols)}, {agg} AS \"{count_col or '_n'}\" FROM {target} "
+                                    f'WHERE "{column}" IS NOT NULL GROUP BY ALL').df()
             out.append(CUSTOM[t](frame, spec if count_col else {**spec, "count_column": "_n"}))
     return out
 
