@@ -55,13 +55,18 @@ def _recv(sock: socket.socket):
 
 
 def _serve(fd: int, parent: int) -> None:  # pragma: no cover - runs in the helper process
+    import gc
+
     from sources.workers import die_with_parent
 
     die_with_parent(parent)
     sock = socket.socket(fileno=fd)
+    gc.disable()  # GE's import makes objects that live as long as the helper: not collected again and again
     from pipelines.checks.gx import context
 
     context()  # imports GE and builds the context the validations use
+    gc.freeze()
+    gc.enable()
     while True:
         try:
             msg = _recv(sock)

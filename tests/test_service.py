@@ -505,3 +505,32 @@ def test_a_file_dropped_directly_in_incoming_is_read_under_the_feed_its_headers_
     out = capsys.readouterr().out
     assert "Nya eller ändrade filer i: inga flöden" in out and "inläst  brott_lost.csv" not in out
     assert _partition_sum(home, 2026, 2, "0484") == 2
+
+
+def test_a_job_turns_the_garbage_collector_off_only_until_its_run_starts(home, monkeypatch):
+    """A job's process builds Dagster's definitions with Python's cyclic collector off and sets what that made
+    aside before the run (``pipelines/jobs._collect_from_here``); whatever happens, the collector is on afterwards."""
+    import gc
+
+    from pipelines import jobs
+
+    seen = []
+
+    def failing(*args, **kwargs):
+        seen.append(gc.isenabled())
+        raise RuntimeError("a run that fails before it starts")
+
+    monkeypatch.setattr(jobs, "_execute", failing)
+    with pytest.raises(RuntimeError):
+        jobs.run_job_locked(Home.resolve(str(home)), "refresh")
+    assert seen == [False] and gc.isenabled()
+
+    gc.unfreeze()  # as a fresh process: nothing set aside yet
+    gc.disable()
+    jobs._collect_from_here()
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled() and frozen > 0
+    gc.disable()
+    kept = [[i] for i in range(1000)]  # made after the first job's start
+    jobs._collect_from_here()  # a second job in the same process sets nothing more aside
+    assert gc.isenabled() and gc.get_freeze_count() == frozen and kept
