@@ -2,10 +2,14 @@
 found against the concern-report page. Expected intervals are worked by hand."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from dashboards.disclosure import Auditor, DisclosureError, Fact, audit, protect
 from sources.policy import Policy
+from tests.conftest import REPO
 
 POLICY = Policy()  # "<5" = 1..4, min interval 3
 
@@ -239,3 +243,20 @@ def test_a_number_found_protected_is_checked_again_when_its_text_changes():
     facts[0].shown = "×"
     found = auditor.findings(safe=safe)
     assert [(f.fact.row, f.low, f.high) for f in found] == [("x", 1.0, 4.0)]
+
+
+def test_the_direct_solver_is_loaded_without_importing_scipys_optimisers():
+    """The page build and the meeting pack load HiGHS from its file (``dashboards/disclosure._core_from_its_file``):
+    importing it by name would run ``scipy.optimize``'s ``__init__`` (nearly every optimiser) first; a later import
+    by name gets the same module."""
+    code = ("import sys\n"
+            "from dashboards.disclosure import _highs_core\n"
+            "core = _highs_core()\n"
+            "assert core is not None and 'scipy.optimize' not in sys.modules, sorted(sys.modules)\n"
+            "from scipy.optimize._highspy import _core\n"
+            "assert _core is core\n"
+            "from scipy.optimize import linprog\n"
+            "print(linprog([1, 1], A_ub=[[-1, -1]], b_ub=[-1]).fun)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1.0"  # x + y >= 1 at the least cost 1: linprog still works beside it
