@@ -16,6 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
+from pipelines import startup
 from pipelines.home import ENV_VAR, Home
 from pipelines.jobs import run_job, run_job_locked
 from pipelines.warehouse import Busy, connect, read_connection, read_published, writer_lock
@@ -211,6 +212,11 @@ def cmd_publish(args, home: Home) -> int:
     if not args.meeting:
         log.info("Publicerar sidorna från lagret…")
         return run_job(home, "publish")
+    with startup.paused():  # until the published state is read (pipelines/startup.py)
+        return _publish_meeting(args, home)
+
+
+def _publish_meeting(args, home: Home) -> int:
     from dashboards.disclosure import DisclosureError
     from dashboards.packs import PackError, build_pack
     from sources.policy import load_policy
@@ -233,6 +239,7 @@ def cmd_publish(args, home: Home) -> int:
             except WarehouseNotReady as exc:
                 print(str(exc), file=sys.stderr)
                 return 2
+            startup.collect_from_here()
             code = (args.municipality or (next(iter(data.municipalities)) if len(data.municipalities) == 1
                                           else "")).zfill(4)
             if not args.municipality and len(data.municipalities) > 1:

@@ -2,11 +2,11 @@
 messages a coordinator can read (the failing step's own error, not a traceback) and phase timings."""
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 import time
 
+from pipelines import startup
 from pipelines.home import PROJECT_ROOT, Home
 from pipelines.warehouse import Busy, connect, writer_lock
 
@@ -119,24 +119,8 @@ def run_job_locked(home: Home, job_name: str, tags: dict | None = None, quiet_su
                     timings: bool = False) -> int:
     home.ensure()
     t0 = time.perf_counter()
-    collecting = gc.isenabled()
-    gc.disable()  # until the run starts (_collect_from_here)
-    try:
+    with startup.paused():  # until the run starts (pipelines/startup.py)
         return _prepare_and_execute(home, job_name, tags, quiet_success, timings, t0)
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def _collect_from_here() -> None:
-    """Python's cyclic garbage collector is off while a job's process imports Dagster and builds the definitions
-    and the instance: hundreds of thousands of objects that live as long as the process, which the collector
-    otherwise goes through again and again (≈ 0,5–1 s of an incremental refresh). They are set aside here
-    (``gc.freeze``, the first job of a process only: a process that runs many, like the test suite, sets aside
-    only what its start made) and collecting starts again for the run's own objects."""
-    if gc.get_freeze_count() == 0:
-        gc.freeze()
-    gc.enable()
 
 
 def _prepare_and_execute(home: Home, job_name: str, tags: dict | None, quiet_success: bool, timings: bool,
@@ -181,7 +165,7 @@ def _execute(home: Home, job_name: str, changed: list[str] | None, tags: dict | 
         log.info("Nya eller ändrade filer i: %s", ", ".join(changed) or "inga flöden (sidorna uppdateras)")
     job = defs.resolve_job_def(job_name)
     with dagster_instance(home) as instance:  # persistent: the UI shows this run and its check results
-        _collect_from_here()
+        startup.collect_from_here()
         result = job.execute_in_process(
             instance=instance, raise_on_error=False, tags=tags or None,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})

@@ -509,10 +509,10 @@ def test_a_file_dropped_directly_in_incoming_is_read_under_the_feed_its_headers_
 
 def test_a_job_turns_the_garbage_collector_off_only_until_its_run_starts(home, monkeypatch):
     """A job's process builds Dagster's definitions with Python's cyclic collector off and sets what that made
-    aside before the run (``pipelines/jobs._collect_from_here``); whatever happens, the collector is on afterwards."""
+    aside before the run (``pipelines/startup.py``); whatever happens, the collector is on afterwards."""
     import gc
 
-    from pipelines import jobs
+    from pipelines import jobs, startup
 
     seen = []
 
@@ -526,11 +526,18 @@ def test_a_job_turns_the_garbage_collector_off_only_until_its_run_starts(home, m
     assert seen == [False] and gc.isenabled()
 
     gc.unfreeze()  # as a fresh process: nothing set aside yet
+    with startup.paused():
+        assert not gc.isenabled()
+        startup.collect_from_here()
+        frozen = gc.get_freeze_count()
+        assert gc.isenabled() and frozen > 0
+    with startup.paused():
+        kept = [[i] for i in range(1000)]  # 1 001 objects made after the first command's start
+        startup.collect_from_here()  # a second command in the same process sets nothing more aside
+        # (the count of set-aside objects falls as some of them are freed; freezing again would add these 1 001)
+        assert gc.isenabled() and gc.get_freeze_count() <= frozen and kept
     gc.disable()
-    jobs._collect_from_here()
-    frozen = gc.get_freeze_count()
-    assert gc.isenabled() and frozen > 0
-    gc.disable()
-    kept = [[i] for i in range(1000)]  # made after the first job's start
-    jobs._collect_from_here()  # a second job in the same process sets nothing more aside
-    assert gc.isenabled() and gc.get_freeze_count() == frozen and kept
+    with startup.paused():
+        pass
+    assert not gc.isenabled()  # off before: off after
+    gc.enable()
