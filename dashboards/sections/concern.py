@@ -44,8 +44,8 @@ def concern_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     universe = concern_universe(concern)
     by_age = concern.groupby(["year", "quarter", "age_band"], as_index=False)["reports"].sum()
     by_age["age_band"] = by_age["age_band"].map(lambda a: f"{a.replace('-', '–')} år")
-    rates = data.marts["rates_by_year"]
-    rates = rates[(rates.municipality_code == code) & (rates.measure == "orosanmalningar") & rates.rate.notna()]
+    rates = data.of("rates_by_year", code)
+    rates = rates[(rates.measure == "orosanmalningar") & rates.rate.notna()]
     rate_text = ""
     if not rates.empty:
         r = rates.sort_values("year").iloc[-1]

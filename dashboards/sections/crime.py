@@ -106,8 +106,8 @@ def crime_blocks(data: SiteData, code: str, names: dict[str, str], policy: Polic
             table=table, source=feed_label("crime_reports"), period=f"{label_now} mot {label_before}",
             status="Preliminära uppgifter ur polisens export."))
     # rates per area and complete year
-    rates = data.marts["rates_by_year"]
-    rates = rates[(rates.municipality_code == code) & (rates.measure == "anmalda_brott") & rates.complete_year]
+    rates = data.of("rates_by_year", code)
+    rates = rates[(rates.measure == "anmalda_brott") & rates.complete_year]
     if not rates.empty:
         rates = rates.assign(area_name=rates.area_code.map(names).fillna(rates.area_code))
         rates.loc[rates.area_code == "", "area_name"] = "Hela kommunen"

@@ -15,8 +15,7 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
     est = data.of("est_by_quarter", code)
     if est.empty:
         return []
-    places = data.marts["est_places"]
-    places = places[places.municipality_code == code]
+    places = data.of("est_places", code)
     year, quarter = last_quarter(places)
     key_now = Quarter(year, quarter).seq
     recent = places[places.quarter_seq > key_now - 4]
@@ -24,8 +23,8 @@ def est_blocks(data: SiteData, code: str) -> list[Block]:
     span = quarter_span(key_now, 4)
     spots = (recent.groupby("place", as_index=False).agg(events=("events", "sum"), lat=("lat", "mean"),
                                                         lon=("lon", "mean")))
-    wh = data.marts["est_weekday_hour"]
-    wh = wh[(wh.municipality_code == code) & (wh.quarter_seq > key_now - 4)]
+    wh = data.of("est_weekday_hour", code)
+    wh = wh[wh.quarter_seq > key_now - 4]
     extra = []
     if spots[["lat", "lon"]].notna().all(axis=1).any():
         extra.append(Block(

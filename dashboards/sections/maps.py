@@ -104,9 +104,8 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     shapes = mine[mine.area_type.isin(["deso", "kommundel", "regso"])]
     if shapes.empty:
         return []
-    rates = data.marts["rates_by_year"]
-    rates = rates[(rates.municipality_code == code) & (rates.measure == "anmalda_brott") & rates.complete_year
-                  & rates.area_code.isin(set(shapes.area_code))]
+    rates = data.of("rates_by_year", code)
+    rates = rates[(rates.measure == "anmalda_brott") & rates.complete_year & rates.area_code.isin(set(shapes.area_code))]
     if rates.empty:
         return []
     year = int(rates.year.max())
@@ -132,7 +131,8 @@ def map_blocks(data: SiteData, code: str, policy: Policy) -> list[Block]:
     est = data.marts.get("est_places", pd.DataFrame())
     places = pd.DataFrame()
     if not est.empty:
-        part = est[(est.municipality_code == code) & (est.year == year) & est.lat.notna() & est.lon.notna()]
+        part = data.of("est_places", code)
+        part = part[(part.year == year) & part.lat.notna() & part.lon.notna()]
         if len(part):
             places = part.groupby("place", as_index=False).agg(
                 events=("events", "sum"), lat=("lat", "mean"), lon=("lon", "mean"))

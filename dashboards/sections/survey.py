@@ -13,8 +13,8 @@ from dashboards.sections.common import geography_order
 
 
 def survey_blocks(data: SiteData, code: str, names: dict[str, str], policy: Policy) -> list[Block]:
-    survey = data.marts["survey_by_year"]
-    survey = survey[(survey.municipality_code == code) & (survey.n_eff >= policy.survey_min_n)]
+    survey = data.of("survey_by_year", code)
+    survey = survey[survey.n_eff >= policy.survey_min_n]
     ntu = ntu_blocks(data, code)
     if survey.empty:
         return ntu
