@@ -111,19 +111,19 @@ def make_suppressed_stacked_figure(df: pd.DataFrame, value: str, stack: str, tit
 
 def make_survey_trend_figure(df: pd.DataFrame, labels: dict[str, str], title: str) -> go.Figure:
     """Weighted shares per year with 95 % confidence intervals, one line per item."""
-    fig = go.Figure()
+    traces = []
     for i, (item, part) in enumerate(df.sort_values("year").groupby("item", sort=False)):
-        fig.add_scatter(
-            x=part["year"].astype(str), y=part["share"], name=labels.get(item, item), mode="lines+markers",
-            marker_color=PALETTE[i % len(PALETTE)],
+        traces.append(dict(
+            type="scatter", x=part["year"].astype(str).tolist(), y=part["share"].to_numpy(dtype=float),
+            name=labels.get(item, item), mode="lines+markers", marker=dict(color=PALETTE[i % len(PALETTE)]),
             error_y=dict(type="data", symmetric=False, array=(part["ci_high"] - part["share"]).tolist(),
                          arrayminus=(part["share"] - part["ci_low"]).tolist(), thickness=1.2, width=4),
-            customdata=part[["ci_low", "ci_high", "n"]].values,
+            customdata=part[["ci_low", "ci_high", "n"]].to_numpy(dtype=float),
             hovertemplate="%{x}: %{y:.0%} (95 % KI %{customdata[0]:.0%}–%{customdata[1]:.0%}, n = %{customdata[2]:,.0f})"
-                          "<extra>" + labels.get(item, item) + "</extra>")
-    fig.update_layout(yaxis=dict(tickformat=".0%", range=[0, 1], title="Andel av de svarande (viktad)"),
-                      xaxis=dict(type="category"))
-    return apply(fig, title, height=440)
+                          "<extra>" + labels.get(item, item) + "</extra>"))
+    return plain_figure(traces, dict(yaxis=dict(tickformat=".0%", range=[0, 1],
+                                                title=dict(text="Andel av de svarande (viktad)")),
+                                     xaxis=dict(type="category")), title, height=440)
 
 
 def make_survey_area_figure(df: pd.DataFrame, title: str) -> go.Figure:
@@ -234,19 +234,21 @@ def make_weekday_hour_figure(df: pd.DataFrame, title: str) -> go.Figure:
 
 def make_places_map_figure(df: pd.DataFrame, title: str) -> go.Figure:
     """Places as circles sized by events, on longitude/latitude axes (no map tiles: the site works offline)."""
+    import math
+
     data = df.dropna(subset=["lat", "lon"]).sort_values("events", ascending=False)
     size = (data["events"] / max(float(data["events"].max()), 1.0)) ** 0.5 * 40 + 6
-    fig = go.Figure(go.Scatter(
-        x=data["lon"], y=data["lat"], mode="markers+text", text=data["place"].where(data.index.isin(data.index[:6]), ""),
-        textposition="top center", marker=dict(size=size, color=PALETTE[5], opacity=0.65, line=dict(width=1, color="#333")),
-        customdata=data[["place", "events"]].values,
-        hovertemplate="%{customdata[0]}: %{customdata[1]:,.0f} händelser<extra></extra>"))
+    trace = dict(
+        type="scatter", x=data["lon"].to_numpy(dtype=float), y=data["lat"].to_numpy(dtype=float), mode="markers+text",
+        text=data["place"].where(data.index.isin(data.index[:6]), "").tolist(), textposition="top center",
+        marker=dict(size=size.to_numpy(dtype=float), color=PALETTE[5], opacity=0.65, line=dict(width=1, color="#333")),
+        customdata=data[["place", "events"]].values.tolist(),
+        hovertemplate="%{customdata[0]}: %{customdata[1]:,.0f} händelser<extra></extra>")
     mid = float(data["lat"].mean()) if len(data) else 59.0
-    import math
-    fig.update_layout(xaxis=dict(title="Longitud", showgrid=True, gridcolor="#eee"),
-                      yaxis=dict(title="Latitud", scaleanchor="x", scaleratio=1 / math.cos(math.radians(mid)),
-                                 showgrid=True, gridcolor="#eee", rangemode="normal"))
-    return apply(fig, title, height=460)
+    return plain_figure([trace], dict(
+        xaxis=dict(title=dict(text="Longitud"), showgrid=True, gridcolor="#eee"),
+        yaxis=dict(title=dict(text="Latitud"), scaleanchor="x", scaleratio=1 / math.cos(math.radians(mid)),
+                   showgrid=True, gridcolor="#eee", rangemode="normal")), title, height=460)
 
 
 # ------------------------------------------------------------------------------------------ label safety

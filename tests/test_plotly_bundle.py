@@ -128,3 +128,74 @@ def test_figures_built_as_plain_dicts_are_what_plotlys_validating_api_builds(rat
                       "crimes": [3, 1, 5]}), "crimes", "category", "Brott", "antal")
     for fig in (plain, stacked):
         assert json.loads(go.Figure(fig.to_plotly_json()).to_json()) == json.loads(fig.to_json())
+
+
+def _validated_survey_trend(df, labels, title):
+    """make_survey_trend_figure as it was built through Plotly's validating API (the reference)."""
+    from dashboards import theme
+
+    fig = go.Figure()
+    for i, (item, part) in enumerate(df.sort_values("year").groupby("item", sort=False)):
+        fig.add_scatter(
+            x=part["year"].astype(str), y=part["share"], name=labels.get(item, item), mode="lines+markers",
+            marker_color=theme.PALETTE[i % len(theme.PALETTE)],
+            error_y=dict(type="data", symmetric=False, array=(part["ci_high"] - part["share"]).tolist(),
+                         arrayminus=(part["share"] - part["ci_low"]).tolist(), thickness=1.2, width=4),
+            customdata=part[["ci_low", "ci_high", "n"]].values,
+            hovertemplate="%{x}: %{y:.0%} (95 % KI %{customdata[0]:.0%}–%{customdata[1]:.0%}, n = %{customdata[2]:,.0f})"
+                          "<extra>" + labels.get(item, item) + "</extra>")
+    fig.update_layout(yaxis=dict(tickformat=".0%", range=[0, 1], title="Andel av de svarande (viktad)"),
+                      xaxis=dict(type="category"))
+    return theme.apply(fig, title, height=440)
+
+
+def test_the_survey_trend_built_as_plain_dicts_is_what_plotlys_validating_api_builds():
+    """Two items, one with a year missing, an item without a label, unsorted years, whole counts of answers."""
+    import json
+
+    from dashboards import figures
+
+    frame = pd.DataFrame({"item": ["otrygg", "otrygg", "polis", "otrygg", "polis"],
+                          "year": [2025, 2023, 2025, 2024, 2023], "share": [0.31, 0.28, 0.62, 0.3, 0.6],
+                          "ci_low": [0.27, 0.24, 0.58, 0.26, 0.55], "ci_high": [0.35, 0.32, 0.66, 0.34, 0.65],
+                          "n": [412, 388, 405, 390, 377]})
+    labels = {"otrygg": "Otrygg <sent> på kvällen"}
+    plain = figures.make_survey_trend_figure(frame, labels, "Trygghet")
+    assert json.loads(plain.to_json()) == json.loads(_validated_survey_trend(frame, labels, "Trygghet").to_json())
+    assert json.loads(go.Figure(plain.to_plotly_json()).to_json()) == json.loads(plain.to_json())
+
+
+def _validated_places_map(df, title):
+    """make_places_map_figure as it was built through Plotly's validating API (the reference)."""
+    import math
+
+    from dashboards import theme
+
+    data = df.dropna(subset=["lat", "lon"]).sort_values("events", ascending=False)
+    size = (data["events"] / max(float(data["events"].max()), 1.0)) ** 0.5 * 40 + 6
+    fig = go.Figure(go.Scatter(
+        x=data["lon"], y=data["lat"], mode="markers+text", text=data["place"].where(data.index.isin(data.index[:6]), ""),
+        textposition="top center", marker=dict(size=size, color=theme.PALETTE[5], opacity=0.65,
+                                                line=dict(width=1, color="#333")),
+        customdata=data[["place", "events"]].values,
+        hovertemplate="%{customdata[0]}: %{customdata[1]:,.0f} händelser<extra></extra>"))
+    mid = float(data["lat"].mean()) if len(data) else 59.0
+    fig.update_layout(xaxis=dict(title="Longitud", showgrid=True, gridcolor="#eee"),
+                      yaxis=dict(title="Latitud", scaleanchor="x", scaleratio=1 / math.cos(math.radians(mid)),
+                                 showgrid=True, gridcolor="#eee", rangemode="normal"))
+    return theme.apply(fig, title, height=460)
+
+
+@pytest.mark.parametrize("n", [0, 3, 8])  # no place with a position, fewer than six labelled places, more
+def test_the_places_map_built_as_plain_dicts_is_what_plotlys_validating_api_builds(n):
+    import json
+
+    from dashboards import figures
+
+    frame = pd.DataFrame({"place": [f"Plats <{i}>" for i in range(n)] + ["Utan läge"],
+                          "events": [(7 * i) % 11 + 1 for i in range(n)] + [5],
+                          "lat": [59.3 + i / 100 for i in range(n)] + [None],
+                          "lon": [16.5 + i / 50 for i in range(n)] + [16.4]})
+    plain = figures.make_places_map_figure(frame, "Platser")
+    assert json.loads(plain.to_json()) == json.loads(_validated_places_map(frame, "Platser").to_json())
+    assert json.loads(go.Figure(plain.to_plotly_json()).to_json()) == json.loads(plain.to_json())
