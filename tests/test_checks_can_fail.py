@@ -252,13 +252,9 @@ def test_validating_with_each_configuration_built_once_gives_what_ge_gives_build
     import contextlib
     from datetime import date
 
-    from great_expectations.expectations.expectation import Expectation
-
     from pipelines.checks import suites
 
-    built = Expectation.__dict__["configuration"]
     kept = suites.validate(MANY_FRAME, MANY_SETS, {}, date(2026, 11, 28))
-    assert Expectation.__dict__["configuration"] is built  # GE's own property is back after the validation
     monkeypatch.setattr(suites, "configurations_built_once", contextlib.nullcontext)
     assert suites.validate(MANY_FRAME, MANY_SETS, {}, date(2026, 11, 28)) == kept
     code, other, not_null, between = kept
@@ -271,15 +267,25 @@ def test_validating_with_each_configuration_built_once_gives_what_ge_gives_build
     assert (between.success, between.unexpected_count, between.rows) == (False, 2, ["c", "d"])
 
 
-def test_a_kept_configuration_is_built_again_when_a_field_gets_a_new_value():
+def test_a_kept_configuration_is_built_again_when_a_field_gets_a_new_value_and_only_inside_the_block():
+    import threading
+
     from pipelines.checks.gx import configurations_built_once, great_expectations
 
     gx = great_expectations()
     e = gx.expectations.ExpectColumnValuesToBeInSet(column="code", value_set=CODES)
     assert e.configuration is not e.configuration  # GE builds it every time
+    elsewhere = []
     with configurations_built_once():
         first = e.configuration
         assert e.configuration is first
+        other = threading.Thread(target=lambda: elsewhere.append(e.configuration is e.configuration))
+        other.start()
+        other.join()
+        with configurations_built_once():  # nested: the same kept configurations
+            assert e.configuration is first
+        assert e.configuration is first
         e.column = "other"
         assert e.configuration is not first and e.configuration.kwargs["column"] == "other"
-    assert e.configuration is not e.configuration
+    assert elsewhere == [False]  # another thread: GE's own way
+    assert e.configuration is not e.configuration  # after the block: GE's own way again

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import threading
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -59,6 +60,9 @@ def context():
     return ctx, asset.add_batch_definition_whole_dataframe("whole")
 
 
+_kept = threading.local()  # per thread: the configurations kept while a batch is validated (None: not now)
+
+
 @contextmanager
 def configurations_built_once():
     """While GE validates a batch, each expectation's configuration is built once per state of the expectation.
@@ -66,27 +70,40 @@ def configurations_built_once():
     GE builds ``Expectation.configuration`` afresh from the expectation's fields every time it is read (pydantic's
     ``dict()``, a deep copy element by element) and reads it about 230 times per validation of a suite: with value
     sets of hundreds of codes (crime codes, municipalities) that is ≈ 0,2 s per batch whatever its number of rows,
-    7 s of a national refresh's 30 batches of crime reports. Kept here per expectation object and the identity of
-    each of its field values (so a field given a new value builds it again); GE reads it, it does not change it
-    (the outcomes are the same: ``tests/test_checks_can_fail.py``). A GE release without the property: no change.
+    7 s of a national refresh's 30 batches of crime reports. Inside this block (in this thread) it is kept per
+    expectation object and the identity of each of its field values, so a field given a new value builds it again;
+    outside it, and in other threads, GE builds it as it always does. GE reads it, it does not change it (the
+    outcomes are the same: ``tests/test_checks_can_fail.py``). A GE release without the property: no change.
     """
+    if not _keep_configurations():
+        yield
+        return
+    outer = getattr(_kept, "by_id", None)
+    _kept.by_id = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _kept.by_id = outer
+
+
+@lru_cache(maxsize=1)
+def _keep_configurations() -> bool:
+    """Put the keeping property in place of GE's (once per process); False when GE has no such property."""
     from great_expectations.expectations.expectation import Expectation
 
     built = Expectation.__dict__.get("configuration")
     if not isinstance(built, property) or built.fget is None:
-        yield
-        return
-    kept: dict[int, tuple] = {}
+        return False
 
     def configuration(self):
+        by_id = getattr(_kept, "by_id", None)
+        if by_id is None:
+            return built.fget(self)
         state = tuple((k, id(v)) for k, v in self.__dict__.items())
-        hit = kept.get(id(self))
+        hit = by_id.get(id(self))
         if hit is None or hit[0] is not self or hit[1] != state:
-            hit = kept[id(self)] = (self, state, built.fget(self))
+            hit = by_id[id(self)] = (self, state, built.fget(self))
         return hit[2]
 
     Expectation.configuration = property(configuration, doc=built.__doc__)
-    try:
-        yield
-    finally:
-        Expectation.configuration = built
+    return True
