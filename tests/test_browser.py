@@ -230,7 +230,7 @@ def test_no_personal_data_small_counts_or_injected_script_anywhere_in_the_output
 
 def test_figures_are_drawn_when_they_come_near_the_screen_and_all_for_print(published):
     """The first screen draws only its own figures (the page is usable sooner); scrolling draws the rest; the print
-    address (?utskrift, used for the PDF) draws every figure without scrolling."""
+    address (?utskrift, used for the PDF) draws every figure without scrolling, static (no hover or zoom layers)."""
     from playwright.sync_api import sync_playwright
 
     site, base = published
@@ -247,9 +247,12 @@ def test_figures_are_drawn_when_they_come_near_the_screen_and_all_for_print(publ
         assert first_screen < total  # the figures far down the page are not drawn yet
         page.evaluate(SCROLL_THROUGH)
         page.wait_for_function(f"() => {drawn_js} >= {total}", timeout=60000)
+        drag_js = "document.querySelectorAll('.plotly-graph-div .nsewdrag').length"
+        assert page.evaluate(drag_js) >= total  # on screen a reader can hover and zoom every figure
         printed = browser.new_page(viewport={"width": 1280, "height": 900})
         printed.goto(f"{base}/{url}?utskrift=1")
         printed.wait_for_function(f"() => {drawn_js} >= {total}", timeout=60000)  # no scrolling
+        assert printed.evaluate(drag_js) == 0  # the print address draws static figures
         browser.close()
 
 
