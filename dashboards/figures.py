@@ -6,6 +6,7 @@ silently here: builders receive already-safe frames or the policy values they ne
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -114,11 +115,11 @@ def make_survey_trend_figure(df: pd.DataFrame, labels: dict[str, str], title: st
     traces = []
     for i, (item, part) in enumerate(df.sort_values("year").groupby("item", sort=False)):
         traces.append(dict(
-            type="scatter", x=part["year"].astype(str).tolist(), y=part["share"].to_numpy(dtype=float),
+            type="scatter", x=part["year"].astype(str).tolist(), y=_floats(part["share"]),
             name=labels.get(item, item), mode="lines+markers", marker=dict(color=PALETTE[i % len(PALETTE)]),
             error_y=dict(type="data", symmetric=False, array=(part["ci_high"] - part["share"]).tolist(),
                          arrayminus=(part["share"] - part["ci_low"]).tolist(), thickness=1.2, width=4),
-            customdata=part[["ci_low", "ci_high", "n"]].to_numpy(dtype=float),
+            customdata=_floats(part[["ci_low", "ci_high", "n"]]),
             hovertemplate="%{x}: %{y:.0%} (95 % KI %{customdata[0]:.0%}–%{customdata[1]:.0%}, n = %{customdata[2]:,.0f})"
                           "<extra>" + labels.get(item, item) + "</extra>"))
     return plain_figure(traces, dict(yaxis=dict(tickformat=".0%", range=[0, 1],
@@ -175,6 +176,11 @@ def add_series_breaks(fig: go.Figure, breaks: list[tuple[str, str]]) -> go.Figur
                   yanchor="bottom", font=dict(size=11, color="#444")) for period, text in breaks]
     fig.update_layout(shapes=[*fig.layout.shapes, *shapes], annotations=[*fig.layout.annotations, *notes])
     return fig
+
+
+def _floats(values):
+    """Numbers for a plain figure as Plotly's validation hands them on (a float array; an empty value NaN)."""
+    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def plain_figure(traces: list[dict], layout: dict, title: str | None, height: int = 380) -> go.Figure:
@@ -239,9 +245,9 @@ def make_places_map_figure(df: pd.DataFrame, title: str) -> go.Figure:
     data = df.dropna(subset=["lat", "lon"]).sort_values("events", ascending=False)
     size = (data["events"] / max(float(data["events"].max()), 1.0)) ** 0.5 * 40 + 6
     trace = dict(
-        type="scatter", x=data["lon"].to_numpy(dtype=float), y=data["lat"].to_numpy(dtype=float), mode="markers+text",
+        type="scatter", x=_floats(data["lon"]), y=_floats(data["lat"]), mode="markers+text",
         text=data["place"].where(data.index.isin(data.index[:6]), "").tolist(), textposition="top center",
-        marker=dict(size=size.to_numpy(dtype=float), color=PALETTE[5], opacity=0.65, line=dict(width=1, color="#333")),
+        marker=dict(size=_floats(size), color=PALETTE[5], opacity=0.65, line=dict(width=1, color="#333")),
         customdata=data[["place", "events"]].values.tolist(),
         hovertemplate="%{customdata[0]}: %{customdata[1]:,.0f} händelser<extra></extra>")
     mid = float(data["lat"].mean()) if len(data) else 59.0

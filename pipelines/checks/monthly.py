@@ -6,8 +6,9 @@ change while its content hash and row count stay the same (a revision that remov
 the counts are kept per file (``meta.check_monthly``: the file as ``sha256:rows``, month, group, count); a refresh
 counts the rows of files not seen before, drops the counts of files that are gone, and sums the kept counts.
 They are kept per check (``counts``: the table, the column, group and count column) and *version* (the SQL of
-the table it reads: a changed staging model counts everything again and drops the counts of the version before). Every counted file also has one row with an empty month, so a
-file whose rows all lack the month is known as counted too.
+the table it reads: a changed staging model counts everything again and drops the counts of the version before).
+Every counted file also has one row with an empty month, so a file whose rows all lack the month is known as
+counted too.
 """
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def counts(con, target: str, spec: dict, feed: str, files: list[tuple[str, int]]
                         UNION ALL
                         SELECT ?, ?, ?, f.file, NULL, NULL, 0 FROM _monthly_files AS f""",
                         [feed, which, version, feed, which, version])
-    out = con.execute(f"""SELECT month AS {q(column)}, grp AS {q(group_by or '_group')}, sum(n) AS {q(count_col or '_n')}
+    out = con.execute(f"""SELECT month AS {q(column)}, grp AS {q(group_by or '_group')},
+                                 sum(n) AS {q(count_col or '_n')}
                           FROM meta.check_monthly WHERE feed = ? AND counts = ? AND month IS NOT NULL
                           GROUP BY ALL""", [feed, which]).df()
     return out if group_by else out.drop(columns=["_group"])
