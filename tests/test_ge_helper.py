@@ -270,3 +270,13 @@ def test_only_a_small_refresh_of_changed_feeds_keeps_the_cache(sample_home, tmp_
     with pytest.raises(Enough):
         run_job_locked(first, "refresh", quiet_success=True)
     assert kept == [(["crime_reports"], True), (["crime_reports"], False), (None, False)]
+
+
+def test_the_helpers_warm_up_is_a_real_validation():
+    """The helper validates two made-up rows while it waits for the run's first batch (GE's first validation in a
+    process sets GE up): by hand, GE's in-set leaves the empty value out, the empty value is one of two (at mostly
+    0,5: passes), and 2 is above 1."""
+    in_set, not_null, between = ge_helper.warm_up()
+    assert (in_set.success, in_set.unexpected_count) == (True, 0)  # GE's in-set does not count an empty value
+    assert (not_null.success, not_null.unexpected_count, not_null.rows) == (True, 1, ["b"])
+    assert (between.success, between.unexpected_count, between.rows) == (False, 1, ["b"])
