@@ -55,22 +55,20 @@ def _recv(sock: socket.socket):
 
 
 def _serve(fd: int, parent: int) -> None:  # pragma: no cover - runs in the helper process
-    import gc
-
+    from pipelines import startup
     from sources.workers import die_with_parent
 
     die_with_parent(parent)
     sock = socket.socket(fileno=fd)
-    gc.disable()  # GE's import makes objects that live as long as the helper: not collected again and again
-    from pipelines.checks.gx import context
+    with startup.paused():  # GE's import makes objects that live as long as the helper (pipelines/startup.py)
+        from pipelines.checks.gx import context
 
-    context()  # imports GE and builds the context the validations use
-    try:
-        warm_up()
-    except Exception:  # noqa: BLE001 - only a warm-up: the run's batches are validated all the same
-        pass
-    gc.freeze()
-    gc.enable()
+        context()  # imports GE and builds the context the validations use
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - only a warm-up: the run's batches are validated all the same
+            pass
+        startup.collect_from_here()
     while True:
         try:
             msg = _recv(sock)
