@@ -350,6 +350,29 @@ def test_pages_built_by_parallel_workers_are_the_same_as_built_one_by_one(site_d
             assert (tmp_path / "one" / f).read_bytes() == (tmp_path / "many" / f).read_bytes(), f
 
 
+@pytest.mark.parametrize("pages,in_workers", [(2, False), (3, True)])  # PARALLEL_MIN_PAGES: 3
+def test_pages_go_to_worker_processes_from_three_pages(site_data, tmp_path, monkeypatch, pages, in_workers):
+    import concurrent.futures
+
+    import dashboards.site as site_mod
+    import sources.workers as workers_mod
+    from sources.policy import load_policy
+
+    monkeypatch.setattr(workers_mod.os, "cpu_count", lambda: 2)  # also on a one-CPU machine
+    pools = []
+
+    class CountingPool(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountingPool)
+    todo = [("0486", "Strängnäs")] * pages  # the same page again: only how many there are matters here
+    built = site_mod._build_pages(site_data, todo, tmp_path, load_policy(), "2026-11-28", [])
+    assert len(built) == pages and bool(pools) is in_workers
+    assert (tmp_path / "lagesbild-0486.html").exists()
+
+
 def test_each_template_is_compiled_once_however_many_pages_use_it(site_data, tmp_path, monkeypatch):
     """Compiling municipality.html (with its base and macros) was a third of each page's build when every page made
     its own Jinja environment: the pages of one process share one, and Jinja compiles a template once in it (two
